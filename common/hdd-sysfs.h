@@ -1,0 +1,46 @@
+/* The one place where hostdevd touches /sys and /dev.
+ *
+ * Paths are built with hdd_sysfs_path(), which prefixes them with the
+ * directory named by $HOSTDEVD_ROOT (empty by default).  The unit tests point
+ * it at a temporary tree; the integration tests leave it empty and run the
+ * daemon under umockdev, whose preload library redirects /sys and /dev. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define HDD_ROOT_ENV "HOSTDEVD_ROOT"
+
+/* The prefix in force, "" when none.  Read from the environment once. */
+const char *hdd_sysfs_root (void);
+
+/* Sets the prefix explicitly (tests).  NULL resets to the environment. */
+void hdd_sysfs_set_root (const char *root);
+
+/* root + the formatted absolute path ("/sys/bus/pci/..."). */
+char *hdd_sysfs_path (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* Reads a whole attribute and strips trailing white space. */
+gboolean hdd_sysfs_read (const char *path,
+                         char      **contents,
+                         GError    **error);
+
+/* Reads a number written in decimal or 0x-hex, as sysfs does. */
+gboolean hdd_sysfs_read_uint (const char *path,
+                              guint64    *value,
+                              GError    **error);
+
+/* Writes @value with a single write(2), as sysfs attributes require.  May
+ * block for as long as the kernel does (an unbind of a device in use). */
+gboolean hdd_sysfs_write (const char *path,
+                          const char *value,
+                          GError    **error);
+
+/* The last component of the symbolic link at @path, or NULL when there is no
+ * link (e.g. the "driver" link of an unbound device). */
+char *hdd_sysfs_link_basename (const char *path);
+
+gboolean hdd_sysfs_exists (const char *path);
+
+G_END_DECLS

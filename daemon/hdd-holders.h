@@ -1,0 +1,32 @@
+/* Which processes hold a VFIO node open.
+ *
+ * Nodes are compared by the device they refer to (st_rdev for character
+ * devices), not by path: QEMU started by libvirt lives in a private /dev
+ * namespace, so the path its fd shows is not the host's node. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint32 pid;
+  char   *command;  /* /proc/PID/comm */
+  char   *node;     /* which of the scanned nodes it holds */
+} HddHolder;
+
+void hdd_holder_free (HddHolder *holder);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddHolder, hdd_holder_free)
+
+/* Scans /proc for processes holding one of @nodes (NULL-terminated, absolute
+ * paths under /dev, resolved through hdd_sysfs_path).  Returns an array of
+ * HddHolder, sorted by pid then node; nodes that do not exist are skipped. */
+GPtrArray *hdd_holders_scan (const char * const *nodes);
+
+/* a(uss): (pid, command, node) */
+GVariant *hdd_holders_to_variant (GPtrArray *holders);
+
+/* "qemu-system-x86 (pid 1234) holds /dev/vfio/7, …"; "" when empty. */
+char *hdd_holders_describe (GPtrArray *holders);
+
+G_END_DECLS

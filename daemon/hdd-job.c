@@ -1,0 +1,505 @@
+#include "hdd-job.h"
+
+#include "hdd-error.h"
+#include "hdd-holders.h"
+#include "hdd-log.h"
+#include "hdd-names.h"
+
+/* How often the holders of a device being released are looked up. */
+#define HOLDERS_POLL_MS 1000
+
+struct _HddJob
+{
+  HddDbusJobSkeleton parent;
+
+  guint          id;
+  char          *path;
+  GMainContext  *context;     /* where the D-Bus side lives */
+
+  /* Shared with the worker, under lock. */
+  GMutex         lock;
+  gboolean       cancel_requested;
+  gboolean       past_no_return;
+
+  /* Main context only. */
+  HddJobState    state;
+  GArray        *steps;       /* of Step */
+  char          *release_device;
+  GStrv          release_nodes;
+  guint          holders_timer;
+  char          *holders_text;
+
+  HddJobFunc     func;
+  gpointer       data;
+  GDestroyNotify destroy;
+};
+
+typedef struct {
+  gint64  time;
+  char   *text;
+} Step;
+
+G_DEFINE_TYPE (HddJob, hdd_job, HDD_DBUS_TYPE_JOB_SKELETON)
+
+static const char * const state_names[] = {
+  [HDD_JOB_QUEUED] = "queued",
+  [HDD_JOB_RUNNING] = "running",
+  [HDD_JOB_WAITING_FOR_RELEASE] = "waiting-for-release",
+  [HDD_JOB_COMPLETED] = "completed",
+  [HDD_JOB_FAILED] = "failed",
+  [HDD_JOB_CANCELLED] = "cancelled",
+};
+
+static void
+step_clear (gpointer data)
+{
+  g_free (((Step *) data)->text);
+}
+
+static void
+hdd_job_finalize (GObject *object)
+{
+  HddJob *self = HDD_JOB (object);
+
+  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_free (self->path);
+  g_array_unref (self->steps);
+  g_free (self->release_device);
+  g_strfreev (self->release_nodes);
+  g_free (self->holders_text);
+  g_main_context_unref (self->context);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (hdd_job_parent_class)->finalize (object);
+}
+
+static void
+hdd_job_class_init (HddJobClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_job_finalize;
+}
+
+static void
+hdd_job_init (HddJob *self)
+{
+  g_mutex_init (&self->lock);
+  self->steps = g_array_new (FALSE, TRUE, sizeof (Step));
+  g_array_set_clear_func (self->steps, step_clear);
+  self->context = g_main_context_ref_thread_default ();
+}
+
+HddJob *
+hdd_job_new (guint               id,
+             const char         *operation,
+             const char * const *objects,
+             const char         *started_by)
+{
+  HddJob *self = g_object_new (HDD_TYPE_JOB, NULL);
+  HddDbusJob *iface = HDD_DBUS_JOB (self);
+  const char * const none[] = { NULL };
+
+  self->id = id;
+  self->path = g_strdup_printf (HDD_DBUS_JOB_PATH_PREFIX "%u", id);
+  self->state = HDD_JOB_QUEUED;
+
+  hdd_dbus_job_set_id (iface, id);
+  hdd_dbus_job_set_operation (iface, operation);
+  hdd_dbus_job_set_objects (iface, objects ? objects : none);
+  hdd_dbus_job_set_started_by (iface, started_by ? started_by : "");
+  hdd_dbus_job_set_state (iface, state_names[HDD_JOB_QUEUED]);
+  hdd_dbus_job_set_status (iface, "Queued");
+  hdd_dbus_job_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
+  hdd_dbus_job_set_steps (iface, g_variant_new_array (G_VARIANT_TYPE ("(ts)"), NULL, 0));
+  hdd_dbus_job_set_error_name (iface, "");
+  hdd_dbus_job_set_error_message (iface, "");
+  hdd_dbus_job_set_cancelable (iface, TRUE);
+  hdd_dbus_job_set_start_time (iface, (guint64) g_get_real_time ());
+  return self;
+}
+
+guint
+hdd_job_get_id (HddJob *self)
+{
+  return self->id;
+}
+
+const char *
+hdd_job_get_object_path (HddJob *self)
+{
+  return self->path;
+}
+
+HddJobState
+hdd_job_get_state (HddJob *self)
+{
+  return self->state;
+}
+
+gboolean
+hdd_job_is_finished (HddJob *self)
+{
+  return self->state >= HDD_JOB_COMPLETED;
+}
+
+/* ---- Main-context side of the reports ---- */
+
+static void
+set_state (HddJob *self, HddJobState state)
+{
+  self->state = state;
+  hdd_dbus_job_set_state (HDD_DBUS_JOB (self), state_names[state]);
+}
+
+static void
+publish_steps (HddJob *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ts)"));
+  for (guint i = 0; i < self->steps->len; i++)
+    {
+      Step *s = &g_array_index (self->steps, Step, i);
+      g_variant_builder_add (&b, "(ts)", (guint64) s->time, s->text);
+    }
+  hdd_dbus_job_set_steps (HDD_DBUS_JOB (self), g_variant_builder_end (&b));
+}
+
+static void
+add_step (HddJob *self, const char *text)
+{
+  Step s = { g_get_real_time (), g_strdup (text) };
+
+  g_array_append_val (self->steps, s);
+  publish_steps (self);
+  hdd_dbus_job_set_status (HDD_DBUS_JOB (self), text);
+  hdd_info (self->release_device, self->id, "Job %u: %s", self->id, text);
+}
+
+static void
+poll_holders (HddJob *self)
+{
+  g_autoptr(GPtrArray) holders = hdd_holders_scan ((const char * const *) self->release_nodes);
+  g_autofree char *text = hdd_holders_describe (holders);
+
+  hdd_dbus_job_set_holders (HDD_DBUS_JOB (self), hdd_holders_to_variant (holders));
+  if (g_strcmp0 (text, self->holders_text) == 0)
+    return;
+  g_free (self->holders_text);
+  self->holders_text = g_steal_pointer (&text);
+  if (*self->holders_text)
+    {
+      g_autofree char *step = g_strdup_printf ("Waiting for release of %s: %s",
+                                               self->release_device, self->holders_text);
+      add_step (self, step);
+    }
+}
+
+static gboolean
+on_holders_timer (gpointer user_data)
+{
+  poll_holders (HDD_JOB (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+typedef enum {
+  UPDATE_STEP,
+  UPDATE_PROGRESS,
+  UPDATE_RUNNING,
+  UPDATE_BEGIN_RELEASE,
+  UPDATE_END_RELEASE,
+} UpdateKind;
+
+typedef struct {
+  HddJob     *job;
+  UpdateKind  kind;
+  char       *text;
+  GStrv       nodes;
+  double      progress;
+} Update;
+
+static void
+update_free (gpointer data)
+{
+  Update *u = data;
+
+  g_object_unref (u->job);
+  g_free (u->text);
+  g_strfreev (u->nodes);
+  g_free (u);
+}
+
+static gboolean
+apply_update (gpointer data)
+{
+  Update *u = data;
+  HddJob *self = u->job;
+
+  switch (u->kind)
+    {
+    case UPDATE_STEP:
+      add_step (self, u->text);
+      break;
+    case UPDATE_PROGRESS:
+      hdd_dbus_job_set_progress (HDD_DBUS_JOB (self), u->progress);
+      break;
+    case UPDATE_RUNNING:
+      set_state (self, HDD_JOB_RUNNING);
+      break;
+    case UPDATE_BEGIN_RELEASE:
+      g_free (self->release_device);
+      self->release_device = g_strdup (u->text);
+      g_strfreev (self->release_nodes);
+      self->release_nodes = g_steal_pointer (&u->nodes);
+      g_clear_pointer (&self->holders_text, g_free);
+      hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
+      set_state (self, HDD_JOB_WAITING_FOR_RELEASE);
+      poll_holders (self);
+      if (self->holders_timer == 0)
+        self->holders_timer = g_timeout_add (HOLDERS_POLL_MS, on_holders_timer, self);
+      break;
+    case UPDATE_END_RELEASE:
+      g_clear_handle_id (&self->holders_timer, g_source_remove);
+      hdd_dbus_job_set_holders (HDD_DBUS_JOB (self),
+                                g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
+      if (self->state == HDD_JOB_WAITING_FOR_RELEASE)
+        set_state (self, HDD_JOB_RUNNING);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post (HddJob *self, Update *u)
+{
+  u->job = g_object_ref (self);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                              apply_update, u, update_free);
+}
+
+/* ---- Worker side ---- */
+
+void
+hdd_job_step (HddJob     *self,
+              const char *format,
+              ...)
+{
+  Update *u;
+  va_list args;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_STEP;
+  va_start (args, format);
+  u->text = g_strdup_vprintf (format, args);
+  va_end (args);
+  post (self, u);
+}
+
+void
+hdd_job_set_progress (HddJob *self,
+                      double  progress)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_PROGRESS;
+  u->progress = CLAMP (progress, 0.0, 1.0);
+  post (self, u);
+}
+
+void
+hdd_job_set_running (HddJob *self)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_RUNNING;
+  post (self, u);
+}
+
+gboolean
+hdd_job_check_cancelled (HddJob  *self,
+                         GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+
+  if (self == NULL)
+    return TRUE;
+  locker = g_mutex_locker_new (&self->lock);
+  if (self->cancel_requested)
+    {
+      g_set_error_literal (error, HDD_ERROR, HDD_ERROR_CANCELLED,
+                           "The job was cancelled before it changed anything "
+                           "it could not undo");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+hdd_job_begin_release (HddJob             *self,
+                       const char         *device,
+                       const char * const *nodes,
+                       GError            **error)
+{
+  Update *u;
+
+  if (self == NULL)
+    return TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (self->cancel_requested)
+    {
+      g_mutex_unlock (&self->lock);
+      return hdd_job_check_cancelled (self, error);
+    }
+  self->past_no_return = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_BEGIN_RELEASE;
+  u->text = g_strdup (device);
+  u->nodes = g_strdupv ((char **) nodes);
+  post (self, u);
+  return TRUE;
+}
+
+void
+hdd_job_end_release (HddJob *self)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_END_RELEASE;
+  post (self, u);
+}
+
+/* ---- Running and finishing ---- */
+
+typedef struct {
+  HddJob *job;
+  GError *error;
+} Outcome;
+
+static gboolean
+finish (gpointer data)
+{
+  Outcome *o = data;
+  HddJob *self = o->job;
+  HddDbusJob *iface = HDD_DBUS_JOB (self);
+  const char *message;
+
+  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  hdd_dbus_job_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
+  hdd_dbus_job_set_cancelable (iface, FALSE);
+  hdd_dbus_job_set_end_time (iface, (guint64) g_get_real_time ());
+
+  if (o->error == NULL)
+    {
+      hdd_dbus_job_set_progress (iface, 1.0);
+      set_state (self, HDD_JOB_COMPLETED);
+      message = hdd_dbus_job_get_status (iface);
+    }
+  else
+    {
+      g_autofree char *name = NULL;
+
+      hdd_error_normalize (&o->error);
+      name = g_dbus_error_encode_gerror (o->error);
+      hdd_dbus_job_set_error_name (iface, name);
+      hdd_dbus_job_set_error_message (iface, o->error->message);
+      add_step (self, o->error->message);
+      set_state (self, o->error->code == HDD_ERROR_CANCELLED
+                 ? HDD_JOB_CANCELLED : HDD_JOB_FAILED);
+      message = o->error->message;
+      hdd_warning (self->release_device, self->id, "Job %u (%s) %s: %s",
+                   self->id, hdd_dbus_job_get_operation (iface),
+                   state_names[self->state], message);
+    }
+
+  if (self->destroy)
+    self->destroy (self->data);
+  self->data = NULL;
+  self->destroy = NULL;
+
+  hdd_dbus_job_emit_completed (iface, o->error == NULL, message);
+
+  g_clear_error (&o->error);
+  g_object_unref (self);
+  g_free (o);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+job_thread (gpointer data)
+{
+  HddJob *self = data;
+  Outcome *o = g_new0 (Outcome, 1);
+
+  o->job = self;  /* the reference taken by hdd_job_run() */
+  if (hdd_job_check_cancelled (self, &o->error))
+    {
+      hdd_job_set_running (self);
+      self->func (self, self->data, &o->error);
+    }
+  g_main_context_invoke (self->context, finish, o);
+  return NULL;
+}
+
+void
+hdd_job_run (HddJob        *self,
+             HddJobFunc     func,
+             gpointer       data,
+             GDestroyNotify destroy)
+{
+  g_autofree char *name = g_strdup_printf ("job-%u", self->id);
+
+  self->func = func;
+  self->data = data;
+  self->destroy = destroy;
+  g_thread_unref (g_thread_new (name, job_thread, g_object_ref (self)));
+}
+
+gboolean
+hdd_job_run_sync (HddJob    *self,
+                  HddJobFunc func,
+                  gpointer   data,
+                  GError   **error)
+{
+  gboolean ok;
+
+  set_state (self, HDD_JOB_RUNNING);
+  ok = func (self, data, error);
+  set_state (self, ok ? HDD_JOB_COMPLETED : HDD_JOB_FAILED);
+  return ok;
+}
+
+gboolean
+hdd_job_cancel (HddJob  *self,
+                GError **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  if (hdd_job_is_finished (self))
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY,
+                   "Job %u already finished", self->id);
+      return FALSE;
+    }
+  if (self->past_no_return)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY,
+                   "Job %u can no longer be cancelled: the kernel is releasing "
+                   "the device and that cannot be undone", self->id);
+      return FALSE;
+    }
+  self->cancel_requested = TRUE;
+  hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
+  return TRUE;
+}

@@ -1,0 +1,495 @@
+#include "hdd-manager.h"
+
+#include "config.h"
+#include "hdd-error.h"
+#include "hdd-holders.h"
+#include "hdd-log.h"
+#include "hdd-names.h"
+#include "hdd-options.h"
+#include "hdd-pci-address.h"
+#include "hdd-pci-ops.h"
+#include "hdd-pci-sysfs.h"
+
+/* Finished jobs stay visible this long, so that a late `hostdevctl wait`
+ * still finds out how they ended. */
+#define JOB_RETENTION_S 600
+/* How often the holders of VFIO nodes are looked up. */
+#define HOLDERS_POLL_S 2
+
+struct _HddManager
+{
+  HddDbusManagerSkeleton     parent;
+
+  GDBusConnection           *connection;
+  GDBusObjectManagerServer  *object_manager;
+  GUdevClient               *udev;
+  HddStore                  *store;
+  HddAuthority              *authority;
+
+  GHashTable                *devices;   /* address -> HddPciDevice */
+  GHashTable                *jobs;      /* id -> HddJob */
+  guint                      next_job_id;
+  guint                      holders_timer;
+
+  /* Keys (IOMMU groups) taken by running jobs; shared with job threads. */
+  GMutex                     lock_mutex;
+  GCond                      lock_cond;
+  GHashTable                *locked;
+};
+
+static void hdd_manager_iface_init (HddDbusManagerIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (HddManager, hdd_manager, HDD_DBUS_TYPE_MANAGER_SKELETON,
+                         G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_MANAGER, hdd_manager_iface_init))
+
+static void
+hdd_manager_finalize (GObject *object)
+{
+  HddManager *self = HDD_MANAGER (object);
+
+  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_clear_object (&self->udev);
+  g_hash_table_unref (self->devices);
+  g_hash_table_unref (self->jobs);
+  g_hash_table_unref (self->locked);
+  g_clear_object (&self->object_manager);
+  g_clear_object (&self->store);
+  g_clear_object (&self->authority);
+  g_clear_object (&self->connection);
+  g_mutex_clear (&self->lock_mutex);
+  g_cond_clear (&self->lock_cond);
+  G_OBJECT_CLASS (hdd_manager_parent_class)->finalize (object);
+}
+
+static void
+hdd_manager_class_init (HddManagerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_manager_finalize;
+}
+
+static void
+hdd_manager_init (HddManager *self)
+{
+  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  self->locked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->next_job_id = 1;
+  g_mutex_init (&self->lock_mutex);
+  g_cond_init (&self->lock_cond);
+}
+
+HddManager *
+hdd_manager_new (GDBusConnection *connection,
+                 HddStore        *store)
+{
+  HddManager *self = g_object_new (HDD_TYPE_MANAGER, NULL);
+
+  self->connection = g_object_ref (connection);
+  self->store = g_object_ref (store);
+  self->authority = hdd_authority_new ();
+  self->object_manager = g_dbus_object_manager_server_new (HDD_DBUS_PATH);
+
+  hdd_dbus_manager_set_version (HDD_DBUS_MANAGER (self), PACKAGE_VERSION);
+  hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), FALSE);
+  hdd_dbus_manager_set_state_directory (HDD_DBUS_MANAGER (self),
+                                        hdd_store_get_directory (store));
+  return self;
+}
+
+HddStore *
+hdd_manager_get_store (HddManager *self)
+{
+  return self->store;
+}
+
+HddAuthority *
+hdd_manager_get_authority (HddManager *self)
+{
+  return self->authority;
+}
+
+HddPciDevice *
+hdd_manager_lookup_device (HddManager *self,
+                           const char *address)
+{
+  return g_hash_table_lookup (self->devices, address);
+}
+
+/* ---- Devices ---- */
+
+static void
+export (HddManager *self, const char *path, GDBusInterfaceSkeleton *iface)
+{
+  g_autoptr(HddDbusObjectSkeleton) object = hdd_dbus_object_skeleton_new (path);
+
+  g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object), iface);
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+}
+
+static void
+refresh_group_of (HddManager *self, const char *address)
+{
+  int group = hdd_pci_read_iommu_group (address);
+  g_autoptr(GPtrArray) members = group >= 0 ? hdd_iommu_group_members (group, NULL) : NULL;
+
+  for (guint i = 0; members && i < members->len; i++)
+    {
+      HddPciDevice *d = hdd_manager_lookup_device (self, g_ptr_array_index (members, i));
+      if (d && !g_str_equal (g_ptr_array_index (members, i), address))
+        hdd_pci_device_refresh (d, NULL);
+    }
+}
+
+static void apply_persistent_binding (HddManager *self, HddPciDevice *device);
+
+static void
+add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
+{
+  g_autofree char *address = hdd_pci_address_canonicalize (g_udev_device_get_name (udev), NULL);
+  HddPciDevice *device;
+
+  if (address == NULL)
+    return;
+  device = hdd_manager_lookup_device (self, address);
+  if (device)
+    {
+      hdd_pci_device_refresh (device, udev);
+      return;
+    }
+  device = hdd_pci_device_new (self, address, udev);
+  g_hash_table_insert (self->devices, g_strdup (address), device);
+  export (self, hdd_pci_device_get_object_path (device), G_DBUS_INTERFACE_SKELETON (device));
+  hdd_info (address, 0, "PCI device %s appeared (driver: %s, IOMMU group %d)", address,
+            *hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device))
+            ? hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device)) : "none",
+            hdd_dbus_pci_device_get_iommu_group (HDD_DBUS_PCI_DEVICE (device)));
+  if (apply)
+    apply_persistent_binding (self, device);
+}
+
+static void
+remove_device (HddManager *self, const char *name)
+{
+  g_autofree char *address = hdd_pci_address_canonicalize (name, NULL);
+  HddPciDevice *device = address ? hdd_manager_lookup_device (self, address) : NULL;
+
+  if (device == NULL)
+    return;
+  g_dbus_object_manager_server_unexport (self->object_manager,
+                                         hdd_pci_device_get_object_path (device));
+  g_hash_table_remove (self->devices, address);
+  hdd_info (address, 0, "PCI device %s went away", address);
+}
+
+static void
+on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer user_data)
+{
+  HddManager *self = user_data;
+  const char *name = g_udev_device_get_name (udev);
+
+  g_debug ("uevent %s %s", action, name);
+  if (g_str_equal (action, "remove"))
+    remove_device (self, name);
+  else
+    {
+      add_device (self, udev, g_str_equal (action, "add"));
+      refresh_group_of (self, name);
+    }
+}
+
+static void
+apply_persistent_binding (HddManager *self, HddPciDevice *device)
+{
+  const char *address = hdd_pci_device_get_address (device);
+  g_autoptr(HddBinding) entry = hdd_store_lookup (self->store, address);
+  const char *driver = hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device));
+  HddJob *job;
+
+  if (entry == NULL || !entry->persistent || hdd_driver_is_vfio (driver))
+    return;
+  if (!g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device)), "/"))
+    return;
+  job = hdd_pci_ops_start_bind (self, device, HDD_BIND_APPLY, NULL);
+  hdd_message (address, hdd_job_get_id (job),
+               "Applying the persistent vfio-pci binding of %s (job %u)",
+               address, hdd_job_get_id (job));
+}
+
+/* ---- Holders ---- */
+
+static gboolean
+on_holders_timer (gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) holders = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddDbusPciDevice *d = value;
+      const char *group_node = hdd_dbus_pci_device_get_vfio_group_node (d);
+      const char *cdev = hdd_dbus_pci_device_get_vfio_device_node (d);
+
+      if (*group_node)
+        g_ptr_array_add (nodes, g_strdup (group_node));
+      if (*cdev)
+        g_ptr_array_add (nodes, g_strdup (cdev));
+    }
+  g_ptr_array_add (nodes, NULL);
+  holders = hdd_holders_scan ((const char * const *) nodes->pdata);
+
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddDbusPciDevice *d = value;
+      g_autoptr(GPtrArray) mine = g_ptr_array_new ();
+
+      for (guint i = 0; i < holders->len; i++)
+        {
+          HddHolder *h = g_ptr_array_index (holders, i);
+          if (g_str_equal (h->node, hdd_dbus_pci_device_get_vfio_group_node (d)) ||
+              g_str_equal (h->node, hdd_dbus_pci_device_get_vfio_device_node (d)))
+            g_ptr_array_add (mine, h);
+        }
+      hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- Jobs ---- */
+
+static gboolean
+forget_job (gpointer data)
+{
+  HddJob *job = data;
+  HddManager *self = g_object_get_data (G_OBJECT (job), "hdd-manager");
+
+  g_dbus_object_manager_server_unexport (self->object_manager, hdd_job_get_object_path (job));
+  g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (job)));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpointer user_data)
+{
+  HddManager *self = user_data;
+  HddJob *job = HDD_JOB (iface);
+  const char * const *objects = hdd_dbus_job_get_objects (iface);
+
+  for (guint i = 0; objects && objects[i]; i++)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->devices);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          HddPciDevice *d = value;
+          if (!g_str_equal (hdd_pci_device_get_object_path (d), objects[i]))
+            continue;
+          if (g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (d)),
+                           hdd_job_get_object_path (job)))
+            hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (d), "/");
+          hdd_pci_device_refresh (d, NULL);
+          refresh_group_of (self, hdd_pci_device_get_address (d));
+        }
+    }
+  g_object_set_data (G_OBJECT (job), "hdd-manager", self);
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, JOB_RETENTION_S, forget_job,
+                              g_object_ref (job), g_object_unref);
+}
+
+static void
+do_cancel (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (hdd_job_cancel (HDD_JOB (object), &error))
+    hdd_dbus_job_complete_cancel (HDD_DBUS_JOB (object), invocation);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+/* The caller that started a job may cancel it; anyone else needs
+ * org.hostdevd1.cancel-any. */
+static gboolean
+on_handle_cancel (HddDbusJob *iface, GDBusMethodInvocation *invocation,
+                  GVariant *options, gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hdd_options_check (options, NULL, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else if (g_strcmp0 (hdd_dbus_job_get_started_by (iface),
+                      g_dbus_method_invocation_get_sender (invocation)) == 0)
+    do_cancel (iface, invocation, options);
+  else
+    hdd_authority_dispatch (self->authority, G_OBJECT (iface), invocation, options,
+                            HDD_ACTION_CANCEL_ANY, do_cancel);
+  return TRUE;
+}
+
+HddJob *
+hdd_manager_start_job (HddManager            *self,
+                       const char            *operation,
+                       HddPciDevice          *device,
+                       GDBusMethodInvocation *invocation,
+                       HddJobFunc             func,
+                       gpointer               data,
+                       GDestroyNotify         destroy)
+{
+  const char *objects[] = { hdd_pci_device_get_object_path (device), NULL };
+  const char *sender = invocation ? g_dbus_method_invocation_get_sender (invocation) : NULL;
+  guint id = self->next_job_id++;
+  HddJob *job = hdd_job_new (id, operation, objects, sender);
+
+  g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
+  export (self, hdd_job_get_object_path (job), G_DBUS_INTERFACE_SKELETON (job));
+  hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (device), hdd_job_get_object_path (job));
+
+  hdd_message (hdd_pci_device_get_address (device), id, "Job %u: %s %s, started by %s",
+               id, operation, hdd_pci_device_get_address (device),
+               sender ? sender : "hostdevd");
+  hdd_job_run (job, func, data, destroy);
+  return job;
+}
+
+gboolean
+hdd_manager_lock (HddManager *self,
+                  HddJob     *job,
+                  const char *key,
+                  GError    **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock_mutex);
+  gboolean announced = FALSE;
+
+  while (g_hash_table_contains (self->locked, key))
+    {
+      if (!announced)
+        {
+          hdd_job_step (job, "Waiting for another job on IOMMU %s", key);
+          announced = TRUE;
+        }
+      /* Wake up now and then to notice a Cancel(). */
+      g_cond_wait_until (&self->lock_cond, &self->lock_mutex,
+                         g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND);
+      if (!hdd_job_check_cancelled (job, error))
+        return FALSE;
+    }
+  g_hash_table_add (self->locked, g_strdup (key));
+  return TRUE;
+}
+
+void
+hdd_manager_unlock (HddManager *self,
+                    const char *key)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock_mutex);
+
+  g_hash_table_remove (self->locked, key);
+  g_cond_broadcast (&self->lock_cond);
+}
+
+/* ---- Manager methods ---- */
+
+static gboolean
+handle_get_device (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                   const char *address, GVariant *options)
+{
+  HddManager *self = HDD_MANAGER (iface);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+  HddPciDevice *device;
+
+  if (!hdd_options_check (options, NULL, &error) ||
+      !(canonical = hdd_pci_address_canonicalize (address, &error)))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
+  device = hdd_manager_lookup_device (self, canonical);
+  if (device == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                             "No PCI device %s", canonical);
+      return TRUE;
+    }
+  hdd_dbus_manager_complete_get_device (iface, invocation, hdd_pci_device_get_object_path (device));
+  return TRUE;
+}
+
+static gboolean
+handle_get_job (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                guint id, GVariant *options)
+{
+  HddManager *self = HDD_MANAGER (iface);
+  g_autoptr(GError) error = NULL;
+  HddJob *job;
+
+  if (!hdd_options_check (options, NULL, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
+  job = g_hash_table_lookup (self->jobs, GUINT_TO_POINTER (id));
+  if (job == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                             "No job %u (finished jobs are kept for %d s)",
+                                             id, JOB_RETENTION_S);
+      return TRUE;
+    }
+  hdd_dbus_manager_complete_get_job (iface, invocation, hdd_job_get_object_path (job));
+  return TRUE;
+}
+
+static void
+hdd_manager_iface_init (HddDbusManagerIface *iface)
+{
+  iface->handle_get_device = handle_get_device;
+  iface->handle_get_job = handle_get_job;
+}
+
+/* ---- Start-up ---- */
+
+void
+hdd_manager_start (HddManager *self)
+{
+  const char *subsystems[] = { "pci", NULL };
+  g_autolist(GUdevDevice) devices = NULL;
+  g_autoptr(GPtrArray) bindings = NULL;
+
+  export (self, HDD_DBUS_PATH, G_DBUS_INTERFACE_SKELETON (self));
+
+  self->udev = g_udev_client_new (subsystems);
+  g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
+  devices = g_udev_client_query_by_subsystem (self->udev, "pci");
+  for (GList *l = devices; l; l = l->next)
+    add_device (self, l->data, FALSE);
+
+  g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
+  hdd_message (NULL, 0, "Managing %u PCI devices", g_hash_table_size (self->devices));
+
+  /* Re-apply persistent bindings of the devices present now; the others
+   * are applied when they appear. */
+  bindings = hdd_store_list (self->store);
+  for (guint i = 0; i < bindings->len; i++)
+    {
+      HddBinding *b = g_ptr_array_index (bindings, i);
+      HddPciDevice *device = hdd_manager_lookup_device (self, b->address);
+
+      if (device)
+        apply_persistent_binding (self, device);
+      else if (b->persistent)
+        hdd_info (b->address, 0, "Persistent binding of %s waits for the device to appear",
+                  b->address);
+    }
+
+  self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);
+}

@@ -1,0 +1,34 @@
+/* One PCI device, exported as org.hostdevd1.PciDevice. */
+#pragma once
+
+#include "hdd-dbus-generated.h"
+
+#include <gudev/gudev.h>
+
+G_BEGIN_DECLS
+
+typedef struct _HddManager HddManager;
+
+#define HDD_TYPE_PCI_DEVICE (hdd_pci_device_get_type ())
+G_DECLARE_FINAL_TYPE (HddPciDevice, hdd_pci_device, HDD, PCI_DEVICE, HddDbusPciDeviceSkeleton)
+
+/* @address must be canonical. */
+HddPciDevice *hdd_pci_device_new (HddManager  *manager,
+                                  const char  *address,
+                                  GUdevDevice *udev);
+
+const char *hdd_pci_device_get_address     (HddPciDevice *self);
+const char *hdd_pci_device_get_object_path (HddPciDevice *self);
+
+/* Re-reads what sysfs and the store say.  Never touches attributes whose
+ * read takes the device lock (driver_override): an unbind blocked in the
+ * kernel holds that lock, and the main loop must not wait for it.  The
+ * override is read in a thread instead. */
+void hdd_pci_device_refresh (HddPciDevice *self,
+                             GUdevDevice  *udev);
+
+/* Sets the holders found by the manager's scan. */
+void hdd_pci_device_set_holders_from (HddPciDevice *self,
+                                      GPtrArray    *holders);
+
+G_END_DECLS

@@ -1,0 +1,335 @@
+#include "hdd-store.h"
+
+#include "hdd-error.h"
+#include "hdd-pci-address.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#define STORE_FILE "bindings.conf"
+#define KEY_ORIGINAL_DRIVER "OriginalDriver"
+#define KEY_PERSISTENT "Persistent"
+
+struct _HddStore
+{
+  GObject     parent;
+
+  char       *directory;
+  char       *path;
+  GMutex      lock;
+  GHashTable *entries;  /* address -> HddBinding */
+};
+
+G_DEFINE_TYPE (HddStore, hdd_store, G_TYPE_OBJECT)
+
+void
+hdd_binding_free (HddBinding *binding)
+{
+  if (binding == NULL)
+    return;
+  g_free (binding->address);
+  g_free (binding->original_driver);
+  g_free (binding);
+}
+
+static HddBinding *
+binding_new (const char *address, const char *original_driver, gboolean persistent)
+{
+  HddBinding *b = g_new0 (HddBinding, 1);
+
+  b->address = g_strdup (address);
+  b->original_driver = g_strdup (original_driver);
+  b->persistent = persistent;
+  return b;
+}
+
+static HddBinding *
+binding_copy (const HddBinding *b)
+{
+  return binding_new (b->address, b->original_driver, b->persistent);
+}
+
+static void
+hdd_store_finalize (GObject *object)
+{
+  HddStore *self = HDD_STORE (object);
+
+  g_free (self->directory);
+  g_free (self->path);
+  g_hash_table_unref (self->entries);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (hdd_store_parent_class)->finalize (object);
+}
+
+static void
+hdd_store_class_init (HddStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_store_finalize;
+}
+
+static void
+hdd_store_init (HddStore *self)
+{
+  g_mutex_init (&self->lock);
+  self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify) hdd_binding_free);
+}
+
+HddStore *
+hdd_store_new (const char *directory)
+{
+  HddStore *self = g_object_new (HDD_TYPE_STORE, NULL);
+
+  self->directory = g_strdup (directory);
+  self->path = g_build_filename (directory, STORE_FILE, NULL);
+  return self;
+}
+
+const char *
+hdd_store_get_directory (HddStore *self)
+{
+  return self->directory;
+}
+
+static gboolean
+parse_file (HddStore *self, GHashTable *entries, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_auto(GStrv) groups = NULL;
+
+  if (!g_key_file_load_from_file (kf, self->path, G_KEY_FILE_NONE, error))
+    return FALSE;
+
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint i = 0; groups[i]; i++)
+    {
+      g_autofree char *address = NULL;
+      g_autofree char *driver = NULL;
+      g_autoptr(GError) local = NULL;
+      gboolean persistent;
+
+      address = hdd_pci_address_canonicalize (groups[i], &local);
+      if (address == NULL)
+        {
+          g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                       "section [%s]: %s", groups[i], local->message);
+          return FALSE;
+        }
+      persistent = g_key_file_get_boolean (kf, groups[i], KEY_PERSISTENT, &local);
+      if (local != NULL)
+        {
+          g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                       "section [%s]: %s", groups[i], local->message);
+          return FALSE;
+        }
+      driver = g_key_file_get_string (kf, groups[i], KEY_ORIGINAL_DRIVER, NULL);
+      if (driver && *driver == '\0')
+        g_clear_pointer (&driver, g_free);
+
+      g_hash_table_replace (entries, g_strdup (address),
+                            binding_new (address, driver, persistent));
+    }
+  return TRUE;
+}
+
+gboolean
+hdd_store_load (HddStore *self,
+                GError  **error)
+{
+  g_autoptr(GHashTable) entries = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify) hdd_binding_free);
+  g_hash_table_remove_all (self->entries);
+
+  if (!g_file_test (self->path, G_FILE_TEST_EXISTS))
+    return TRUE;
+
+  if (!parse_file (self, entries, &local))
+    {
+      g_autofree char *aside = g_strdup_printf ("%s.corrupt-%" G_GINT64_FORMAT,
+                                                self->path, g_get_real_time ());
+      if (g_rename (self->path, aside) < 0)
+        g_clear_pointer (&aside, g_free);
+      g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
+                   "%s cannot be read (%s); it was moved to %s and no binding "
+                   "was loaded from it", self->path, local->message,
+                   aside ? aside : "nowhere (rename failed)");
+      return FALSE;
+    }
+
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, entries);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      {
+        HddBinding *b = binding_copy (value);
+        g_hash_table_replace (self->entries, b->address, b);
+      }
+  }
+  return TRUE;
+}
+
+static int
+compare_bindings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 ((*(HddBinding * const *) a)->address,
+                    (*(HddBinding * const *) b)->address);
+}
+
+static GPtrArray *
+list_locked (HddStore *self)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) hdd_binding_free);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (list, binding_copy (value));
+  g_ptr_array_sort (list, compare_bindings);
+  return list;
+}
+
+/* fsync of the directory makes the rename itself durable. */
+static gboolean
+sync_directory (const char *directory, GError **error)
+{
+  int fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0 || fsync (fd) < 0)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not sync %s: %s", directory, g_strerror (err));
+      if (fd >= 0)
+        close (fd);
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+static gboolean
+write_locked (HddStore *self, GHashTable *entries, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GPtrArray) list = NULL;
+  g_autofree char *data = NULL;
+  gsize len;
+  GHashTableIter iter;
+  gpointer value;
+
+  list = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, entries);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (list, value);
+  g_ptr_array_sort (list, compare_bindings);
+
+  g_key_file_set_comment (kf, NULL, NULL,
+                          " Bindings made by hostdevd.  Managed by the daemon: "
+                          "use hostdevctl, do not edit.", NULL);
+  for (guint i = 0; i < list->len; i++)
+    {
+      HddBinding *b = g_ptr_array_index (list, i);
+      g_key_file_set_string (kf, b->address, KEY_ORIGINAL_DRIVER,
+                             b->original_driver ? b->original_driver : "");
+      g_key_file_set_boolean (kf, b->address, KEY_PERSISTENT, b->persistent);
+    }
+  data = g_key_file_to_data (kf, &len, NULL);
+
+  if (g_mkdir_with_parents (self->directory, 0755) < 0)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not create %s: %s", self->directory, g_strerror (err));
+      return FALSE;
+    }
+  if (!g_file_set_contents_full (self->path, data, (gssize) len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT |
+                                 G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, error))
+    return FALSE;
+  return sync_directory (self->directory, error);
+}
+
+/* Applies a change to a copy, writes the copy, and only then swaps it in,
+ * so that a failed write leaves the store as it was. */
+static gboolean
+commit (HddStore *self, const char *address, HddBinding *replacement, GError **error)
+{
+  g_autoptr(GHashTable) next = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  next = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                (GDestroyNotify) hdd_binding_free);
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddBinding *b = binding_copy (value);
+      g_hash_table_replace (next, b->address, b);
+    }
+  if (replacement)
+    g_hash_table_replace (next, replacement->address, replacement);
+  else
+    g_hash_table_remove (next, address);
+
+  if (!write_locked (self, next, error))
+    {
+      hdd_error_normalize (error);
+      return FALSE;
+    }
+  g_hash_table_unref (self->entries);
+  self->entries = g_steal_pointer (&next);
+  return TRUE;
+}
+
+HddBinding *
+hdd_store_lookup (HddStore   *self,
+                  const char *address)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  HddBinding *b = g_hash_table_lookup (self->entries, address);
+
+  return b ? binding_copy (b) : NULL;
+}
+
+gboolean
+hdd_store_put (HddStore   *self,
+               const char *address,
+               const char *original_driver,
+               gboolean    persistent,
+               GError    **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return commit (self, address, binding_new (address, original_driver, persistent), error);
+}
+
+gboolean
+hdd_store_remove (HddStore   *self,
+                  const char *address,
+                  GError    **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  if (!g_hash_table_contains (self->entries, address))
+    return TRUE;
+  return commit (self, address, NULL, error);
+}
+
+GPtrArray *
+hdd_store_list (HddStore *self)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return list_locked (self);
+}
