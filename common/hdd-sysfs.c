@@ -105,7 +105,9 @@ hdd_sysfs_write (const char *path,
   ssize_t n;
   int fd;
 
-  fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_TRUNC as a shell's ">" does: harmless on sysfs, and it makes a test
+   * tree of regular files behave like attributes. */
+  fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     {
       int err = errno;

@@ -23,12 +23,14 @@ hdd_holder_free (HddHolder *holder)
   g_free (holder);
 }
 
+/* The same inode, or the same character device through another node (a
+ * private /dev).  Character major 0 is no device, so rdev 0 never matches. */
 static gboolean
 target_matches (const Target *t, const struct stat *st)
 {
-  if (t->is_chr)
-    return S_ISCHR (st->st_mode) && st->st_rdev == t->rdev;
-  return st->st_dev == t->dev && st->st_ino == t->ino;
+  if (st->st_dev == t->dev && st->st_ino == t->ino)
+    return TRUE;
+  return t->is_chr && t->rdev != 0 && S_ISCHR (st->st_mode) && st->st_rdev == t->rdev;
 }
 
 static char *

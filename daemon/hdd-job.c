@@ -418,9 +418,10 @@ finish (gpointer data)
       set_state (self, o->error->code == HDD_ERROR_CANCELLED
                  ? HDD_JOB_CANCELLED : HDD_JOB_FAILED);
       message = o->error->message;
-      hdd_warning (self->release_device, self->id, "Job %u (%s) %s: %s",
-                   self->id, hdd_dbus_job_get_operation (iface),
-                   state_names[self->state], message);
+      hdd_log (self->state == HDD_JOB_CANCELLED ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
+               self->release_device, self->id, "Job %u (%s) %s: %s",
+               self->id, hdd_dbus_job_get_operation (iface),
+               state_names[self->state], message);
     }
 
   if (self->destroy)

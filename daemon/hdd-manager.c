@@ -465,7 +465,13 @@ hdd_manager_start (HddManager *self)
   g_autolist(GUdevDevice) devices = NULL;
   g_autoptr(GPtrArray) bindings = NULL;
 
-  export (self, HDD_DBUS_PATH, G_DBUS_INTERFACE_SKELETON (self));
+  g_autoptr(GError) error = NULL;
+
+  /* The Manager interface shares /org/hostdevd1 with the object manager,
+   * which can only export objects below itself. */
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self), self->connection,
+                                         HDD_DBUS_PATH, &error))
+    g_error ("Cannot export %s: %s", HDD_DBUS_PATH, error->message);
 
   self->udev = g_udev_client_new (subsystems);
   g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);

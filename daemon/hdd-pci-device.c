@@ -1,6 +1,7 @@
 #include "hdd-pci-device.h"
 
 #include "hdd-error.h"
+#include "hdd-group.h"
 #include "hdd-holders.h"
 #include "hdd-log.h"
 #include "hdd-manager.h"
@@ -243,12 +244,31 @@ do_bind_vfio (gpointer object, GDBusMethodInvocation *invocation, GVariant *opti
                                           hdd_job_get_object_path (job));
 }
 
+/* Refuses a binding that cannot work right away, so that the caller gets
+ * NotViable from the call itself; the job checks again under the group's
+ * lock, where it counts. */
+static gboolean
+check_viable (HddPciDevice *self, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  int group;
+
+  plan = hdd_group_plan_bind (self->address, hdd_options_get_boolean (options, "group", FALSE),
+                              &group, &error);
+  if (plan)
+    return TRUE;
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  return FALSE;
+}
+
 static gboolean
 handle_bind_vfio (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
-  if (check_options (invocation, options, bind_options))
+  if (check_options (invocation, options, bind_options) &&
+      check_viable (self, invocation, options))
     hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
                             invocation, options, HDD_ACTION_BIND, do_bind_vfio);
   return TRUE;

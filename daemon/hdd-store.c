@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define STORE_FILE "bindings.conf"
@@ -135,6 +136,27 @@ parse_file (HddStore *self, GHashTable *entries, GError **error)
   return TRUE;
 }
 
+/* g_file_set_contents() writes STORE_FILE.XXXXXX and renames it; a crash
+ * in between leaves the temporary file behind.  It never holds anything the
+ * real file does not, so it goes. */
+static void
+remove_stale_temporaries (HddStore *self)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->directory, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      if (g_str_has_prefix (name, STORE_FILE ".") &&
+          strlen (name) == strlen (STORE_FILE) + 7 &&
+          !g_str_has_prefix (name, STORE_FILE ".corrupt"))
+        {
+          g_autofree char *p = g_build_filename (self->directory, name, NULL);
+          g_unlink (p);
+        }
+    }
+}
+
 gboolean
 hdd_store_load (HddStore *self,
                 GError  **error)
@@ -146,6 +168,7 @@ hdd_store_load (HddStore *self,
   entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                    (GDestroyNotify) hdd_binding_free);
   g_hash_table_remove_all (self->entries);
+  remove_stale_temporaries (self);
 
   if (!g_file_test (self->path, G_FILE_TEST_EXISTS))
     return TRUE;

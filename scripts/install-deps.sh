@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs the Debian 12 packages needed to build and test hostdevd.
+# Idempotent: apt runs only when something is missing.
+set -eu
+
+PACKAGES="
+build-essential pkg-config meson ninja-build
+libglib2.0-dev libglib2.0-bin libgudev-1.0-dev libjson-glib-dev
+libvirt-dev libpolkit-gobject-1-dev libsystemd-dev
+umockdev libumockdev-dev gir1.2-umockdev-1.0
+python3 python3-gi python3-dbus python3-dbusmock python3-pytest
+dbus dbus-daemon
+"
+# Extra sets, named on the command line: "lab" adds what the kernel build
+# and the emulated host need.
+for set in "$@"; do
+  case "$set" in
+    lab) PACKAGES="$PACKAGES
+linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
+mmdebstrap qemu-system-x86 qemu-utils kmod xz-utils rsync openssh-client
+e2fsprogs" ;;
+    *) echo "install-deps: unknown package set '$set'" >&2; exit 2 ;;
+  esac
+done
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+  exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,140 @@
+#include "hdd-error.h"
+#include "hdd-job.h"
+
+/* A job function that stops at two gates the test opens. */
+typedef struct {
+  GMutex   lock;
+  GCond    cond;
+  int      gate;         /* how far the test lets the job go */
+  gboolean release;      /* whether to enter the point of no return */
+  gboolean reached_release;
+} Gates;
+
+static void
+wait_gate (Gates *g, int n)
+{
+  g_mutex_lock (&g->lock);
+  while (g->gate < n)
+    g_cond_wait (&g->cond, &g->lock);
+  g_mutex_unlock (&g->lock);
+}
+
+static void
+open_gate (Gates *g, int n)
+{
+  g_mutex_lock (&g->lock);
+  g->gate = n;
+  g_cond_broadcast (&g->cond);
+  g_mutex_unlock (&g->lock);
+}
+
+static gboolean
+gated_func (HddJob *job, gpointer data, GError **error)
+{
+  Gates *g = data;
+  const char *nodes[] = { "/dev/vfio/does-not-exist", NULL };
+
+  hdd_job_step (job, "first step");
+  wait_gate (g, 1);
+  if (!hdd_job_check_cancelled (job, error))
+    return FALSE;
+  if (g->release)
+    {
+      if (!hdd_job_begin_release (job, "0000:01:00.0", nodes, error))
+        return FALSE;
+      g_atomic_int_set (&g->reached_release, TRUE);
+      wait_gate (g, 2);
+      hdd_job_end_release (job);
+    }
+  hdd_job_set_progress (job, 1.0);
+  hdd_job_step (job, "done");
+  return TRUE;
+}
+
+static void
+on_completed (HddDbusJob *job, gboolean success, const char *message, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static void
+run_until_completed (HddJob *job)
+{
+  gboolean completed = FALSE;
+  gulong id = g_signal_connect (job, "completed", G_CALLBACK (on_completed), &completed);
+
+  while (!completed)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (job, id);
+}
+
+static void
+test_completes_with_steps (void)
+{
+  const char *objects[] = { "/org/hostdevd1/pci/0000_01_00_0", NULL };
+  g_autoptr(HddJob) job = hdd_job_new (1, "bind-vfio", objects, ":1.5");
+  Gates g = { .gate = 2 };
+  g_autoptr(GVariant) steps = NULL;
+
+  hdd_job_run (job, gated_func, &g, NULL);
+  run_until_completed (job);
+  g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_COMPLETED);
+  g_assert_cmpstr (hdd_dbus_job_get_state (HDD_DBUS_JOB (job)), ==, "completed");
+  g_assert_cmpstr (hdd_dbus_job_get_status (HDD_DBUS_JOB (job)), ==, "done");
+  g_assert_cmpfloat (hdd_dbus_job_get_progress (HDD_DBUS_JOB (job)), ==, 1.0);
+  steps = g_variant_ref (hdd_dbus_job_get_steps (HDD_DBUS_JOB (job)));
+  g_assert_cmpuint (g_variant_n_children (steps), ==, 2);
+  g_assert_cmpuint (hdd_dbus_job_get_end_time (HDD_DBUS_JOB (job)), >=,
+                    hdd_dbus_job_get_start_time (HDD_DBUS_JOB (job)));
+}
+
+static void
+test_cancel_before_point_of_no_return (void)
+{
+  g_autoptr(HddJob) job = hdd_job_new (2, "bind-vfio", NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Gates g = { .gate = 0 };
+
+  hdd_job_run (job, gated_func, &g, NULL);
+  g_assert_true (hdd_job_cancel (job, &error));
+  g_assert_no_error (error);
+  open_gate (&g, 2);
+  run_until_completed (job);
+  g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_CANCELLED);
+  g_assert_cmpstr (hdd_dbus_job_get_error_name (HDD_DBUS_JOB (job)), ==,
+                   "org.hostdevd1.Error.Cancelled");
+}
+
+static void
+test_cancel_refused_while_releasing (void)
+{
+  g_autoptr(HddJob) job = hdd_job_new (3, "restore", NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Gates g = { .gate = 1, .release = TRUE };
+
+  hdd_job_run (job, gated_func, &g, NULL);
+  while (!g_atomic_int_get (&g.reached_release))
+    g_usleep (1000);
+  while (hdd_job_get_state (job) != HDD_JOB_WAITING_FOR_RELEASE)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (hdd_dbus_job_get_cancelable (HDD_DBUS_JOB (job)));
+  g_assert_false (hdd_job_cancel (job, &error));
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_BUSY);
+  open_gate (&g, 2);
+  run_until_completed (job);
+  g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_COMPLETED);
+
+  g_clear_error (&error);
+  g_assert_false (hdd_job_cancel (job, &error));
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_BUSY);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/job/completes-with-steps", test_completes_with_steps);
+  g_test_add_func ("/job/cancel-before-point-of-no-return", test_cancel_before_point_of_no_return);
+  g_test_add_func ("/job/cancel-refused-while-releasing", test_cancel_refused_while_releasing);
+  return g_test_run ();
+}

@@ -1,0 +1,157 @@
+#include "hdd-error.h"
+#include "hdd-store.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  char *dir;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("hostdevd-store-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *p = g_build_filename (f->dir, name, NULL);
+      g_unlink (p);
+    }
+  g_chmod (f->dir, 0755);
+  g_rmdir (f->dir);
+  g_free (f->dir);
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+static void
+test_roundtrip (Fixture *f, gconstpointer data)
+{
+  g_autoptr(HddStore) store = hdd_store_new (f->dir);
+  g_autoptr(HddStore) again = hdd_store_new (f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddBinding) a = NULL;
+  g_autoptr(HddBinding) b = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+
+  g_assert_true (hdd_store_load (store, &error));
+  g_assert_no_error (error);
+  g_assert_true (hdd_store_put (store, "0000:02:00.0", NULL, FALSE, &error));
+  g_assert_true (hdd_store_put (store, "0000:01:00.0", "e1000e", TRUE, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (hdd_store_load (again, &error));
+  a = hdd_store_lookup (again, "0000:01:00.0");
+  b = hdd_store_lookup (again, "0000:02:00.0");
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->original_driver, ==, "e1000e");
+  g_assert_true (a->persistent);
+  g_assert_nonnull (b);
+  g_assert_null (b->original_driver);
+  g_assert_false (b->persistent);
+  list = hdd_store_list (again);
+  g_assert_cmpuint (list->len, ==, 2);
+  g_assert_cmpstr (((HddBinding *) list->pdata[0])->address, ==, "0000:01:00.0");
+
+  g_assert_true (hdd_store_remove (again, "0000:01:00.0", &error));
+  g_assert_true (hdd_store_remove (again, "0000:09:00.0", &error));
+  g_assert_no_error (error);
+  g_assert_true (hdd_store_load (store, &error));
+  g_assert_null (hdd_store_lookup (store, "0000:01:00.0"));
+  /* The atomic write leaves no temporary file behind. */
+  g_assert_cmpuint (count_files (f->dir), ==, 1);
+}
+
+static void
+test_corrupt_moved_aside (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "bindings.conf", NULL);
+  g_autoptr(HddStore) store = hdd_store_new (f->dir);
+  g_autoptr(GError) error = NULL;
+  const char *bad[] = {
+    "[0000:01:00.0\nPersistent=true\n",
+    "[../../etc]\nPersistent=true\n",
+    "[0000:01:00.0]\nPersistent=maybe\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_true (g_file_set_contents (path, bad[i], -1, NULL));
+      g_assert_false (hdd_store_load (store, &error));
+      g_assert_error (error, HDD_ERROR, HDD_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "moved to"));
+      g_clear_error (&error);
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+      {
+        g_autoptr(GPtrArray) list = hdd_store_list (store);
+        g_assert_cmpuint (list->len, ==, 0);
+      }
+      g_usleep (2);  /* distinct timestamps for the moved-aside names */
+    }
+  /* Nothing was deleted: every bad file is still there, renamed. */
+  g_assert_cmpuint (count_files (f->dir), ==, G_N_ELEMENTS (bad));
+}
+
+static void
+test_failed_write_changes_nothing (Fixture *f, gconstpointer data)
+{
+  g_autoptr(HddStore) store = hdd_store_new (f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddBinding) b = NULL;
+
+  if (getuid () == 0)
+    {
+      /* root ignores directory permissions: make the file's place a
+       * directory so the rename fails instead. */
+      g_autofree char *path = g_build_filename (f->dir, "bindings.conf", NULL);
+      g_assert_true (hdd_store_put (store, "0000:01:00.0", "e1000e", TRUE, &error));
+      g_unlink (path);
+      g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
+      g_assert_false (hdd_store_put (store, "0000:02:00.0", NULL, TRUE, &error));
+      g_rmdir (path);
+    }
+  else
+    {
+      g_assert_true (hdd_store_put (store, "0000:01:00.0", "e1000e", TRUE, &error));
+      g_chmod (f->dir, 0555);
+      g_assert_false (hdd_store_put (store, "0000:02:00.0", NULL, TRUE, &error));
+      g_chmod (f->dir, 0755);
+    }
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == HDD_ERROR);
+  g_assert_null (hdd_store_lookup (store, "0000:02:00.0"));
+  b = hdd_store_lookup (store, "0000:01:00.0");
+  g_assert_nonnull (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/store/roundtrip", Fixture, NULL, setup, test_roundtrip, teardown);
+  g_test_add ("/store/corrupt-moved-aside", Fixture, NULL, setup, test_corrupt_moved_aside, teardown);
+  g_test_add ("/store/failed-write-changes-nothing", Fixture, NULL, setup,
+              test_failed_write_changes_nothing, teardown);
+  return g_test_run ();
+}
