@@ -96,11 +96,11 @@ static gboolean
 unbind (HddJob *job, const char *address, const char *driver, GError **error)
 {
   g_auto(GStrv) nodes = hdd_driver_is_vfio (driver) ? hdd_pci_vfio_nodes (address) : NULL;
+  g_autofree char *step = g_strdup_printf ("Unbinding %s from %s", address, driver);
   gboolean ok;
 
-  if (!hdd_job_begin_release (job, address, (const char * const *) nodes, error))
+  if (!hdd_job_begin_release (job, address, (const char * const *) nodes, step, error))
     return FALSE;
-  hdd_job_step (job, "Unbinding %s from %s", address, driver);
   ok = write_attr (address, error, "/sys/bus/pci/drivers/%s/unbind", driver);
   hdd_job_end_release (job);
   return ok;

@@ -212,6 +212,7 @@ typedef struct {
   HddJob     *job;
   UpdateKind  kind;
   char       *text;
+  char       *step;
   GStrv       nodes;
   double      progress;
 } Update;
@@ -223,6 +224,7 @@ update_free (gpointer data)
 
   g_object_unref (u->job);
   g_free (u->text);
+  g_free (u->step);
   g_strfreev (u->nodes);
   g_free (u);
 }
@@ -252,6 +254,8 @@ apply_update (gpointer data)
       g_clear_pointer (&self->holders_text, g_free);
       hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
       set_state (self, HDD_JOB_WAITING_FOR_RELEASE);
+      if (u->step)
+        add_step (self, u->step);
       poll_holders (self);
       if (self->holders_timer == 0)
         self->holders_timer = g_timeout_add (HOLDERS_POLL_MS, on_holders_timer, self);
@@ -344,6 +348,7 @@ gboolean
 hdd_job_begin_release (HddJob             *self,
                        const char         *device,
                        const char * const *nodes,
+                       const char         *step,
                        GError            **error)
 {
   Update *u;
@@ -363,6 +368,7 @@ hdd_job_begin_release (HddJob             *self,
   u = g_new0 (Update, 1);
   u->kind = UPDATE_BEGIN_RELEASE;
   u->text = g_strdup (device);
+  u->step = g_strdup (step);
   u->nodes = g_strdupv ((char **) nodes);
   post (self, u);
   return TRUE;
@@ -429,6 +435,9 @@ finish (gpointer data)
   self->data = NULL;
   self->destroy = NULL;
 
+  /* Property changes go out in a batch on idle; send them first so that a
+   * client reacting to Completed reads the final State. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self));
   hdd_dbus_job_emit_completed (iface, o->error == NULL, message);
 
   g_clear_error (&o->error);

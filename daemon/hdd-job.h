@@ -69,12 +69,13 @@ gboolean hdd_job_check_cancelled (HddJob  *self,
                                   GError **error);
 
 /* The point of no return: fails with HDD_ERROR_CANCELLED when Cancel() came
- * first, else makes the job non-cancelable, switches it to
+ * first, else records @step, makes the job non-cancelable, switches it to
  * waiting-for-release and watches the holders of @nodes until
  * hdd_job_end_release().  @device names the device in the log. */
 gboolean hdd_job_begin_release (HddJob             *self,
                                 const char         *device,
                                 const char * const *nodes,
+                                const char         *step,
                                 GError            **error);
 void     hdd_job_end_release   (HddJob *self);
 

@@ -264,7 +264,7 @@ class FakeKernel:
                         self.tb.set_driver(address, None)
 
     # -- polling regular attribute files -------------------------------------
-    def _take(self, p):
+    def _take(self, p, log=True):
         try:
             with open(p) as f:
                 v = f.read().strip()
@@ -273,7 +273,8 @@ class FakeKernel:
         if v:
             with open(p, 'w'):
                 pass
-            self.log.append((p[len(self.tb.root):], v))
+            if log:
+                self.log.append((p[len(self.tb.root):], v))
         return v or None
 
     def _probe(self, address, only=None):
@@ -291,11 +292,15 @@ class FakeKernel:
     def _poll(self):
         probe = self.tb.path('/sys/bus/pci/drivers_probe')
         drivers = self.tb.path('/sys/bus/pci/drivers')
+        # A bind or probe of a device that is still bound waits a moment:
+        # the FIFO thread may not have finished an unbind whose write()
+        # already returned, and the real kernel's unbind is synchronous.
+        pending = []     # (deadline, driver or None, address)
         while not self.stop_event.is_set():
             with self.tb.lock:
                 # A probe written after an unbind must see it done: take the
                 # probe first, then handle unbinds, then probe.
-                probed = self._take(probe)
+                probed = self._take(probe, log=False)
                 for drv in sorted(os.listdir(drivers)):
                     u = os.path.join(drivers, drv, 'unbind')
                     if not stat.S_ISFIFO(os.stat(u).st_mode):
@@ -303,10 +308,18 @@ class FakeKernel:
                         if a and self.tb.driver(a) == drv:
                             self.tb.set_driver(a, None)
                     b = self._take(os.path.join(drivers, drv, 'bind'))
-                    if b and self.tb.driver(b) is None:
-                        self._probe(b, only=drv)
-                if probed and self.tb.driver(probed) is None:
-                    self._probe(probed)
+                    if b:
+                        pending.append((time.monotonic() + 1.0, drv, b))
+                if probed:
+                    self.log.append(('/sys/bus/pci/drivers_probe', probed))
+                    pending.append((time.monotonic() + 1.0, None, probed))
+                still = []
+                for deadline, drv, address in pending:
+                    if self.tb.driver(address) is None:
+                        self._probe(address, only=drv)
+                    elif time.monotonic() < deadline:
+                        still.append((deadline, drv, address))
+                pending = still
             time.sleep(0.005)
 
 

@@ -40,7 +40,7 @@ gated_func (HddJob *job, gpointer data, GError **error)
     return FALSE;
   if (g->release)
     {
-      if (!hdd_job_begin_release (job, "0000:01:00.0", nodes, error))
+      if (!hdd_job_begin_release (job, "0000:01:00.0", nodes, "releasing", error))
         return FALSE;
       g_atomic_int_set (&g->reached_release, TRUE);
       wait_gate (g, 2);

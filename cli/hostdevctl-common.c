@@ -1,0 +1,436 @@
+/* The command line, errors, and the connection to hostdevd. */
+#include "hostdevctl-common.h"
+
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "hdd-names.h"
+#include "hdd-pci-address.h"
+
+/* ---- Command line ---- */
+
+GOptionContext *
+hdc_option_context_new (const char *parameters,
+                        const char *summary)
+{
+  GOptionContext *context = g_option_context_new (parameters);
+
+  g_option_context_set_summary (context, summary);
+  return context;
+}
+
+int
+hdc_usage_error (const char *command,
+                 const char *format,
+                 ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "hostdevctl: %s\n", message);
+  fprintf (stderr, "Try “hostdevctl%s%s --help” for more information.\n",
+           command ? " " : "", command ? command : "");
+  return HDC_EXIT_USAGE;
+}
+
+gboolean
+hdc_parse_options (GOptionContext *context,
+                   const char     *command,
+                   int            *argc,
+                   char         ***argv,
+                   int             n_args,
+                   const char     *missing)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      hdc_usage_error (command, "%s", error->message);
+      return FALSE;
+    }
+  /* (*argv)[0] is the name of the subcommand. */
+  if (*argc - 1 < n_args)
+    {
+      hdc_usage_error (command, "%s", missing);
+      return FALSE;
+    }
+  if (*argc - 1 > n_args)
+    {
+      hdc_usage_error (command, "Unexpected argument “%s”", (*argv)[n_args + 1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Errors ---- */
+
+int
+hdc_fail (GError *error)
+{
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      /* It was there when we connected: it stopped or crashed since. */
+      fprintf (stderr, "hostdevctl: hostdevd is not running (nothing owns %s on the system bus)\n",
+               HDD_DBUS_NAME);
+      return HDC_EXIT_FAILURE;
+    }
+
+  if (g_dbus_error_is_remote_error (error))
+    g_dbus_error_strip_remote_error (error);
+
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    fprintf (stderr, "hostdevctl: hostdevd did not answer: %s\n", error->message);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    fprintf (stderr, "hostdevctl: The connection to the system bus was closed\n");
+  else
+    fprintf (stderr, "hostdevctl: %s\n", error->message);
+  return HDC_EXIT_FAILURE;
+}
+
+/* ---- The connection ---- */
+
+static void
+explain_connect_error (GError  *cause,
+                       GError **error)
+{
+  if (!g_dbus_error_is_remote_error (cause))
+    {
+      /* g_bus_get() itself failed: no bus at all, or not allowed on it. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   "Cannot reach hostdevd: the system bus is not available (%s)",
+                   cause->message);
+      return;
+    }
+
+  if (g_error_matches (cause, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (cause, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   "hostdevd is not running (nothing provides %s on the system bus)",
+                   HDD_DBUS_NAME);
+      return;
+    }
+
+  /* The bus tried to start it through D-Bus activation and failed. */
+  g_dbus_error_strip_remote_error (cause);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+               "hostdevd is not running and could not be started: %s", cause->message);
+}
+
+void
+hdc_client_free (HdcClient *client)
+{
+  if (client == NULL)
+    return;
+  g_clear_object (&client->manager);
+  g_clear_object (&client->object_manager);
+  g_free (client);
+}
+
+HdcClient *
+hdc_client_new (GError **error)
+{
+  g_autoptr(HdcClient) client = g_new0 (HdcClient, 1);
+  g_autoptr(GError) local = NULL;
+  g_autofree char *owner = NULL;
+
+  /* Without DO_NOT_AUTO_START the client asks the bus to start hostdevd
+   * (D-Bus activation through systemd) when nobody owns the name. */
+  client->object_manager =
+    hdd_dbus_object_manager_client_new_for_bus_sync (G_BUS_TYPE_SYSTEM,
+                                                     G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE,
+                                                     HDD_DBUS_NAME, HDD_DBUS_PATH,
+                                                     NULL, &local);
+  if (client->object_manager == NULL)
+    {
+      explain_connect_error (local, error);
+      return NULL;
+    }
+
+  owner = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (client->object_manager));
+  if (owner == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   "hostdevd is not running (nothing owns %s on the system bus)",
+                   HDD_DBUS_NAME);
+      return NULL;
+    }
+
+  /* The Manager lives on the object manager's own path, which is not one
+   * of its managed objects: it needs a proxy of its own. */
+  client->manager = hdd_dbus_manager_proxy_new_sync (hdc_client_get_connection (client),
+                                                     G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                     HDD_DBUS_NAME, HDD_DBUS_PATH,
+                                                     NULL, error);
+  if (client->manager == NULL)
+    return NULL;
+
+  return g_steal_pointer (&client);
+}
+
+GDBusConnection *
+hdc_client_get_connection (HdcClient *client)
+{
+  return g_dbus_object_manager_client_get_connection (G_DBUS_OBJECT_MANAGER_CLIENT (client->object_manager));
+}
+
+void
+hdc_options_init (GVariantDict *options,
+                  gpointer      proxy)
+{
+  g_variant_dict_init (options, NULL);
+
+  /* Only a person at a terminal can answer a polkit agent; a script would
+   * only hang waiting for one. */
+  if (isatty (STDIN_FILENO))
+    {
+      g_variant_dict_insert (options, HDD_OPTION_ALLOW_INTERACTION, "b", TRUE);
+      if (proxy != NULL)
+        g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), G_MAXINT);
+    }
+}
+
+GVariant *
+hdc_options_new (gpointer proxy)
+{
+  GVariantDict options;
+
+  hdc_options_init (&options, proxy);
+  return g_variant_dict_end (&options);
+}
+
+HddDbusPciDevice *
+hdc_client_get_device (HdcClient  *client,
+                       const char *address,
+                       GError    **error)
+{
+  g_autofree char *path = NULL;
+  GDBusInterface *iface;
+
+  /* The address goes to the daemon as typed: it is the one that knows
+   * which forms it accepts, and it says what is wrong with the others. */
+  if (!hdd_dbus_manager_call_get_device_sync (client->manager, address,
+                                              hdc_options_new (client->manager),
+                                              &path, NULL, error))
+    return NULL;
+
+  iface = g_dbus_object_manager_get_interface (client->object_manager, path,
+                                               HDD_IFACE_PCI_DEVICE);
+  if (iface != NULL)
+    return HDD_DBUS_PCI_DEVICE (iface);
+
+  /* The object manager has not yet processed the signal of a device that
+   * appeared a moment ago: ask for the object directly. */
+  return hdd_dbus_pci_device_proxy_new_sync (hdc_client_get_connection (client),
+                                             G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                             HDD_DBUS_NAME, path, NULL, error);
+}
+
+static int
+compare_devices (gconstpointer a,
+                 gconstpointer b)
+{
+  const char *sa = hdd_dbus_pci_device_get_address (*(HddDbusPciDevice **) a);
+  const char *sb = hdd_dbus_pci_device_get_address (*(HddDbusPciDevice **) b);
+  HddPciAddress pa, pb;
+
+  /* Numerically, so that a domain 10000 sorts after 0000. */
+  if (sa && sb &&
+      hdd_pci_address_parse (sa, &pa, NULL) &&
+      hdd_pci_address_parse (sb, &pb, NULL))
+    {
+      if (pa.domain != pb.domain)
+        return pa.domain < pb.domain ? -1 : 1;
+      if (pa.bus != pb.bus)
+        return pa.bus < pb.bus ? -1 : 1;
+      if (pa.device != pb.device)
+        return pa.device < pb.device ? -1 : 1;
+      if (pa.function != pb.function)
+        return pa.function < pb.function ? -1 : 1;
+      return 0;
+    }
+  return g_strcmp0 (sa, sb);
+}
+
+static int
+compare_jobs (gconstpointer a,
+              gconstpointer b)
+{
+  guint ia = hdd_dbus_job_get_id (*(HddDbusJob **) a);
+  guint ib = hdd_dbus_job_get_id (*(HddDbusJob **) b);
+
+  return ia < ib ? -1 : ia > ib ? 1 : 0;
+}
+
+static GPtrArray *
+list_interfaces (HdcClient  *client,
+                 const char *interface_name)
+{
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+  GList *objects = g_dbus_object_manager_get_objects (client->object_manager);
+
+  for (GList *l = objects; l != NULL; l = l->next)
+    {
+      GDBusInterface *iface = g_dbus_object_get_interface (l->data, interface_name);
+
+      if (iface != NULL)
+        g_ptr_array_add (found, iface);
+    }
+  g_list_free_full (objects, g_object_unref);
+  return found;
+}
+
+GPtrArray *
+hdc_client_list_devices (HdcClient *client)
+{
+  GPtrArray *devices = list_interfaces (client, HDD_IFACE_PCI_DEVICE);
+
+  g_ptr_array_sort (devices, compare_devices);
+  return devices;
+}
+
+GPtrArray *
+hdc_client_list_jobs (HdcClient *client)
+{
+  GPtrArray *jobs = list_interfaces (client, HDD_IFACE_JOB);
+
+  g_ptr_array_sort (jobs, compare_jobs);
+  return jobs;
+}
+
+HddDbusJob *
+hdc_client_open_job (HdcClient  *client,
+                     const char *path,
+                     GError    **error)
+{
+  g_autoptr(HddDbusJob) job = NULL;
+  g_autoptr(GVariant) state = NULL;
+
+  if (!g_variant_is_object_path (path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a D-Bus object path", path);
+      return NULL;
+    }
+
+  /* A proxy of its own rather than the object manager's: its signal
+   * subscription is in place before it reads the properties, so a job
+   * that ends at any moment is seen either as ended in the properties or
+   * through its Completed signal. */
+  job = hdd_dbus_job_proxy_new_sync (hdc_client_get_connection (client),
+                                     G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                     HDD_DBUS_NAME, path, NULL, error);
+  if (job == NULL)
+    return NULL;
+
+  /* A proxy is made even for an object that does not exist; it then has
+   * no properties. */
+  state = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (job), "State");
+  if (state == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "There is no job %s (finished jobs are forgotten after a while)", path);
+      return NULL;
+    }
+  return g_steal_pointer (&job);
+}
+
+HddDbusJob *
+hdc_client_get_job (HdcClient  *client,
+                    const char *spec,
+                    GError    **error)
+{
+  g_autofree char *path = NULL;
+  guint64 id;
+
+  if (spec[0] == '/')
+    return hdc_client_open_job (client, spec, error);
+
+  if (!g_ascii_string_to_unsigned (spec, 10, 1, G_MAXUINT32, &id, NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a job: give its number, as “hostdevctl jobs” shows it, "
+                   "or its object path", spec);
+      return NULL;
+    }
+  if (!hdd_dbus_manager_call_get_job_sync (client->manager, (guint) id,
+                                           hdc_options_new (client->manager),
+                                           &path, NULL, error))
+    return NULL;
+  return hdc_client_open_job (client, path, error);
+}
+
+/* ---- Jobs ---- */
+
+gboolean
+hdc_job_state_is_final (const char *state)
+{
+  return g_strcmp0 (state, "completed") == 0 ||
+         g_strcmp0 (state, "failed") == 0 ||
+         g_strcmp0 (state, "cancelled") == 0;
+}
+
+gboolean
+hdc_job_refresh (HddDbusJob *job,
+                 GError    **error)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (job);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) properties = NULL;
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+
+  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
+                                       g_dbus_proxy_get_name (proxy),
+                                       g_dbus_proxy_get_object_path (proxy),
+                                       "org.freedesktop.DBus.Properties", "GetAll",
+                                       g_variant_new ("(s)", HDD_IFACE_JOB),
+                                       G_VARIANT_TYPE ("(a{sv})"),
+                                       G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                       -1, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+
+  properties = g_variant_get_child_value (reply, 0);
+  g_variant_iter_init (&iter, properties);
+  while (g_variant_iter_loop (&iter, "{&sv}", &name, &value))
+    g_dbus_proxy_set_cached_property (proxy, name, value);
+  return TRUE;
+}
+
+int
+hdc_follow_job (HdcClient  *client,
+                const char *path,
+                gboolean    no_wait,
+                gboolean    json)
+{
+  g_autoptr(HddDbusJob) job = NULL;
+  g_autoptr(GError) error = NULL;
+
+  job = hdc_client_open_job (client, path, &error);
+  if (job == NULL)
+    return hdc_fail (error);
+
+  if (!no_wait)
+    return hdc_wait_job (job, json);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      hdc_json_add_job (builder, job);
+      hdc_json_print (builder);
+    }
+  else
+    printf ("Started job %u (%s)\n", hdd_dbus_job_get_id (job), path);
+  return HDC_EXIT_OK;
+}

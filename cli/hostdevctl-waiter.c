@@ -1,0 +1,269 @@
+/* Waiting for a job: live progress, the outcome, the exit status.
+ *
+ * The end of a job is seen in two ways, because either may come first: the
+ * State property that the proxy read when it was made (a job that finished
+ * before we looked) and the Completed signal (a job that finishes while we
+ * wait).  The proxy subscribed to the signal before it read the properties,
+ * and the handler is connected before the main loop runs, so no end falls
+ * between the two. */
+#include "hostdevctl-common.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+
+typedef struct {
+  HddDbusJob *job;
+  guint       id;            /* read early: the cache empties when the daemon leaves */
+  GMainLoop  *loop;
+  gboolean    quiet;         /* --json: stdout is for the JSON only */
+  gboolean    live;          /* one updating line on a terminal */
+  gboolean    line_shown;
+  guint       steps_shown;
+  gboolean    completed;     /* the Completed signal came */
+  gboolean    success;       /* ... and said so */
+  char       *message;       /* ... with this */
+  gboolean    vanished;      /* the daemon left the bus */
+  gboolean    interrupted;   /* SIGINT / SIGTERM */
+} Waiter;
+
+static void
+clear_line (Waiter *w)
+{
+  if (!w->line_shown)
+    return;
+  fputs ("\r\033[K", stdout);
+  fflush (stdout);
+  w->line_shown = FALSE;
+}
+
+static void
+show_live_line (Waiter *w)
+{
+  const char *state = hdd_dbus_job_get_state (w->job);
+  const char *status = hdd_dbus_job_get_status (w->job);
+  g_autofree char *holders = NULL;
+  g_autofree char *cut = NULL;
+  g_autoptr(GString) line = g_string_new (NULL);
+  guint width = hdc_terminal_width ();
+
+  g_string_append_printf (line, "[%3.0f%%] %s",
+                          hdd_dbus_job_get_progress (w->job) * 100.0, state ? state : "?");
+  /* Who holds the device comes before the status: on a narrow terminal it
+   * is what the person waiting needs to see. */
+  if (g_strcmp0 (state, "waiting-for-release") == 0)
+    {
+      holders = hdc_format_holders (hdd_dbus_job_get_holders (w->job), FALSE);
+      if (holders != NULL)
+        g_string_append_printf (line, ", held by %s", holders);
+    }
+  g_string_append_printf (line, ": %s", status ? status : "");
+
+  /* A line that wraps cannot be redrawn with a carriage return. */
+  cut = hdc_ellipsize (line->str, width > 1 ? width - 1 : 79);
+  fputs ("\r\033[K", stdout);
+  fputs (cut, stdout);
+  fflush (stdout);
+  w->line_shown = TRUE;
+}
+
+/* Without a terminal (a log, a pipe) every step becomes a line of its own. */
+static void
+show_new_steps (Waiter *w)
+{
+  GVariant *steps = hdd_dbus_job_get_steps (w->job);
+  gsize n;
+
+  if (steps == NULL || !g_variant_is_of_type (steps, G_VARIANT_TYPE ("a(ts)")))
+    return;
+  n = g_variant_n_children (steps);
+  for (gsize i = w->steps_shown; i < n; i++)
+    {
+      const char *text;
+
+      g_variant_get_child (steps, i, "(t&s)", NULL, &text);
+      printf ("%s\n", text);
+    }
+  w->steps_shown = n;
+  fflush (stdout);
+}
+
+static void
+show_progress (Waiter *w)
+{
+  if (w->quiet)
+    return;
+  if (w->live)
+    show_live_line (w);
+  else
+    show_new_steps (w);
+}
+
+static void
+on_properties_changed (GDBusProxy         *proxy,
+                       GVariant           *changed,
+                       const char * const *invalidated,
+                       gpointer            user_data)
+{
+  Waiter *w = user_data;
+
+  show_progress (w);
+  /* Completed is the signal to stop; a final State that arrives first
+   * (property changes and signals are separate messages) is as good. */
+  if (hdc_job_state_is_final (hdd_dbus_job_get_state (w->job)))
+    g_main_loop_quit (w->loop);
+}
+
+static void
+on_completed (HddDbusJob *job,
+              gboolean    success,
+              const char *message,
+              gpointer    user_data)
+{
+  Waiter *w = user_data;
+
+  w->completed = TRUE;
+  w->success = success;
+  g_free (w->message);
+  w->message = g_strdup (message);
+  g_main_loop_quit (w->loop);
+}
+
+static void
+on_name_owner (GObject    *object,
+               GParamSpec *pspec,
+               gpointer    user_data)
+{
+  Waiter *w = user_data;
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (w->job));
+
+  if (owner == NULL)
+    {
+      w->vanished = TRUE;
+      g_main_loop_quit (w->loop);
+    }
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Waiter *w = user_data;
+
+  w->interrupted = TRUE;
+  g_main_loop_quit (w->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+report_outcome (Waiter *w)
+{
+  guint id = w->id;
+  const char *state = hdd_dbus_job_get_state (w->job);
+  gboolean ok;
+
+  /* The final state decides; the signal only when the state could not be
+   * read again (the daemon went away right after it). */
+  if (hdc_job_state_is_final (state))
+    ok = g_str_equal (state, "completed");
+  else
+    ok = w->completed && w->success;
+
+  if (w->quiet)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      hdc_json_add_job (builder, w->job);
+      hdc_json_print (builder);
+    }
+  else if (ok)
+    {
+      const char *status = hdd_dbus_job_get_status (w->job);
+
+      printf ("Job %u completed: %s\n", id,
+              w->message && *w->message ? w->message : status ? status : "done");
+    }
+
+  if (!ok)
+    {
+      const char *message = hdd_dbus_job_get_error_message (w->job);
+
+      if (message == NULL || *message == '\0')
+        message = w->message;
+      if (message != NULL && *message != '\0')
+        fprintf (stderr, "hostdevctl: %s\n", message);
+      else
+        fprintf (stderr, "hostdevctl: Job %u %s\n", id, state ? state : "failed");
+    }
+  return ok ? HDC_EXIT_OK : HDC_EXIT_FAILURE;
+}
+
+int
+hdc_wait_job (HddDbusJob *job,
+              gboolean    json)
+{
+  Waiter w = { 0, };
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  guint sigint, sigterm;
+  gulong props_id, completed_id, owner_id;
+  int status;
+
+  w.job = job;
+  w.id = hdd_dbus_job_get_id (job);
+  if (w.id == 0)
+    w.id = hdc_job_id_from_path (g_dbus_proxy_get_object_path (G_DBUS_PROXY (job)));
+  w.loop = loop;
+  w.quiet = json;
+  w.live = !json && hdc_is_terminal (stdout);
+
+  props_id = g_signal_connect (job, "g-properties-changed", G_CALLBACK (on_properties_changed), &w);
+  completed_id = g_signal_connect (job, "completed", G_CALLBACK (on_completed), &w);
+  owner_id = g_signal_connect (job, "notify::g-name-owner", G_CALLBACK (on_name_owner), &w);
+  /* Ctrl+C stops the waiting, not the job: say how to get back to it. */
+  sigint = g_unix_signal_add (SIGINT, on_signal, &w);
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, &w);
+
+  show_progress (&w);
+  if (!hdc_job_state_is_final (hdd_dbus_job_get_state (job)))
+    {
+      g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (job));
+
+      if (owner == NULL)
+        w.vanished = TRUE;
+      else
+        g_main_loop_run (loop);
+    }
+
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_signal_handler_disconnect (job, props_id);
+  g_signal_handler_disconnect (job, completed_id);
+  g_signal_handler_disconnect (job, owner_id);
+  clear_line (&w);
+
+  if (w.interrupted)
+    {
+      fprintf (stderr, "hostdevctl: Stopped waiting; job %u goes on "
+               "(“hostdevctl wait %u” follows it, “hostdevctl cancel %u” stops it)\n",
+               w.id, w.id, w.id);
+      g_free (w.message);
+      return HDC_EXIT_FAILURE;
+    }
+  if (w.vanished)
+    {
+      fprintf (stderr, "hostdevctl: hostdevd left the system bus before job %u finished\n",
+               w.id);
+      g_free (w.message);
+      return HDC_EXIT_FAILURE;
+    }
+
+  /* The Completed signal may overtake the last property changes: read the
+   * final state, status and error from the daemon itself. */
+  if (!hdc_job_refresh (job, &error))
+    g_debug ("Could not read the final properties of the job: %s", error->message);
+
+  if (!w.quiet && !w.live)
+    show_new_steps (&w);
+  status = report_outcome (&w);
+  g_free (w.message);
+  return status;
+}
