@@ -72,28 +72,31 @@ class Testbed:
                 vendor=0x8086, device=0x10d3, cls=0x020000,
                 vendor_name='Intel Corporation',
                 device_name='82574L Gigabit Network Connection'):
-        props = ['PCI_SLOT_NAME', address, 'PCI_ID', '%04X:%04X' % (vendor, device)]
+        # One record, so that the links exist when the "add" uevent goes
+        # out, as in the kernel (the IOMMU group is set up before it).
+        lines = ['P: /devices/%s' % address, 'E: SUBSYSTEM=pci',
+                 'E: PCI_SLOT_NAME=%s' % address, 'E: PCI_ID=%04X:%04X' % (vendor, device)]
         if vendor_name:
-            props += ['ID_VENDOR_FROM_DATABASE', vendor_name]
+            lines.append('E: ID_VENDOR_FROM_DATABASE=%s' % vendor_name)
         if device_name:
-            props += ['ID_MODEL_FROM_DATABASE', device_name]
-        syspath = self.tb.add_device(
-            'pci', address, None,
-            ['vendor', '0x%04x\n' % vendor, 'device', '0x%04x\n' % device,
-             'subsystem_vendor', '0x%04x\n' % vendor, 'subsystem_device', '0x0000\n',
-             'class', '0x%06x\n' % cls, 'driver_override', '(null)\n'],
-            props)
-        self.devices[address] = syspath
-        self.native[address] = native if native is not None else driver
-        real = self.root + syspath
+            lines.append('E: ID_MODEL_FROM_DATABASE=%s' % device_name)
+        for k, v in (('vendor', '0x%04x' % vendor), ('device', '0x%04x' % device),
+                     ('subsystem_vendor', '0x%04x' % vendor), ('subsystem_device', '0x0000'),
+                     ('class', '0x%06x' % cls), ('driver_override', '(null)')):
+            lines.append('A: %s=%s' % (k, v))
         if group is not None:
             gdir = self.path('/sys/kernel/iommu_groups/%d/devices' % group)
             os.makedirs(gdir, exist_ok=True)
-            os.symlink(real, os.path.join(gdir, address))
-            os.symlink(self.path('/sys/kernel/iommu_groups/%d' % group),
-                       os.path.join(real, 'iommu_group'))
+            os.symlink('../../../devices/' + address, os.path.join(gdir, address))
+            lines.append('L: iommu_group=../../kernel/iommu_groups/%d' % group)
         if driver:
-            self.set_driver(address, driver, uevent=False)
+            lines.append('L: driver=../../bus/pci/drivers/%s' % driver)
+        self.tb.add_from_string('\n'.join(lines) + '\n')
+        syspath = '/sys/devices/' + address
+        self.devices[address] = syspath
+        self.native[address] = native if native is not None else driver
+        if driver == 'vfio-pci':
+            self._vfio_bound(address)
         return syspath
 
     # -- state ------------------------------------------------------------
@@ -135,7 +138,7 @@ class Testbed:
                 if uevent:
                     self.tb.uevent(self.devices[address], 'unbind')
             if driver is not None:
-                os.symlink('../../../bus/pci/drivers/' + driver, link)
+                os.symlink('../../bus/pci/drivers/' + driver, link)
                 if driver == 'vfio-pci':
                     self._vfio_bound(address)
                 if uevent:
@@ -170,6 +173,9 @@ class Testbed:
                 os.unlink(self.vfio_node(group))
 
     def remove_pci(self, address):
+        group = self.group(address)
+        if group is not None:
+            os.unlink(self.path('/sys/kernel/iommu_groups/%d/devices/%s' % (group, address)))
         self.tb.uevent(self.devices[address], 'remove')
         self.tb.remove_device(self.devices[address])
         del self.devices[address]
