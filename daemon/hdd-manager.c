@@ -297,6 +297,7 @@ on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpoi
           refresh_group_of (self, hdd_pci_device_get_address (d));
         }
     }
+  on_holders_timer (self);  /* holders change with the binding: no stale list */
   g_object_set_data (G_OBJECT (job), "hdd-manager", self);
   g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, JOB_RETENTION_S, forget_job,
                               g_object_ref (job), g_object_unref);

@@ -186,6 +186,8 @@ hdd_pci_device_refresh (HddPciDevice *self,
   hdd_dbus_pci_device_set_group_members (iface, (const char * const *) members);
   hdd_dbus_pci_device_set_vfio_group_node (iface, group_node ? group_node : "");
   hdd_dbus_pci_device_set_vfio_device_node (iface, cdev ? cdev : "");
+  if (group_node == NULL && cdev == NULL)
+    hdd_pci_device_set_holders_from (self, NULL);
   hdd_dbus_pci_device_set_persistent (iface, binding && binding->persistent);
   hdd_dbus_pci_device_set_original_driver (iface, binding && binding->original_driver
                                            ? binding->original_driver : "");
