@@ -8,7 +8,7 @@ PYTHON     ?= /usr/bin/python3
 export HOSTDEVD_CACHE ?= /var/cache/hostdevd
 
 .PHONY: all deps build asan check check-unit check-asan check-integration \
-        demo lab lab-check bench clean
+        demo lab lab-check lab-deps lab-install bench clean
 
 all: build
 
@@ -45,5 +45,30 @@ check: deps
 demo: build
 	umockdev-wrapper $(PYTHON) scripts/demo-testbed.py
 
+# hostdevd as a distribution installs it, for the lab image.
+LAB_BUILD ?= build-lab
+LAB_DESTDIR = $(abspath $(LAB_BUILD))/destdir
+
+$(LAB_BUILD)/build.ninja:
+	meson setup $(LAB_BUILD) --werror --prefix=/usr --libexecdir=libexec \
+	  --sysconfdir=/etc --localstatedir=/var -Dtests=false
+
+lab-install: deps $(LAB_BUILD)/build.ninja
+	ninja -C $(LAB_BUILD)
+	rm -rf $(LAB_DESTDIR)
+	DESTDIR=$(LAB_DESTDIR) meson install -C $(LAB_BUILD) --no-rebuild --quiet
+
+lab-deps:
+	scripts/install-deps.sh lab
+	tests/lab/deps.sh
+
+# Boots the lab host and leaves it running (prints the ssh command).
+lab: lab-deps lab-install
+	tests/lab/lab.py up --destdir $(LAB_DESTDIR)
+
+# Every lab scenario against the real kernel.
+lab-check: lab-deps lab-install
+	tests/lab/lab.py check --destdir $(LAB_DESTDIR)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(LAB_BUILD)

@@ -171,7 +171,7 @@ add_step (HddJob *self, const char *text)
   g_array_append_val (self->steps, s);
   publish_steps (self);
   hdd_dbus_job_set_status (HDD_DBUS_JOB (self), text);
-  hdd_info (self->release_device, self->id, "Job %u: %s", self->id, text);
+  hdd_message (self->release_device, self->id, "Job %u: %s", self->id, text);
 }
 
 static void
