@@ -8,7 +8,7 @@ PYTHON     ?= /usr/bin/python3
 export HOSTDEVD_CACHE ?= /var/cache/hostdevd
 
 .PHONY: all deps build asan check check-unit check-asan check-integration \
-        demo lab lab-check lab-deps lab-install bench clean
+        demo demo-testbed lab lab-check lab-deps lab-install bench clean
 
 all: build
 
@@ -40,9 +40,14 @@ check-integration: build
 check: deps
 	scripts/check.sh
 
-# Until the lab boots hostdevd, the demo runs the real daemon and CLI on a
-# private bus against the umockdev testbed of the integration tests.
-demo: build
+# The demo: builds what is missing (kernel, lab image, hostdevd), boots the
+# lab host and shows hostdevd at work there (tests/lab/scenarios/90-story.sh).
+demo: lab-deps lab-install
+	tests/lab/lab.py demo --destdir $(LAB_DESTDIR)
+
+# The same walk-through in seconds, without the lab: the real daemon and CLI
+# on a private bus against the umockdev testbed of the integration tests.
+demo-testbed: build
 	umockdev-wrapper $(PYTHON) scripts/demo-testbed.py
 
 # hostdevd as a distribution installs it, for the lab image.

@@ -75,7 +75,13 @@ show_new_steps (Waiter *w)
 
   if (steps == NULL || !g_variant_is_of_type (steps, G_VARIANT_TYPE ("a(ts)")))
     return;
+  /* Steps are only ever appended, but a PropertiesChanged signal that was
+   * queued before the proxy's initial GetAll is applied after it, so the
+   * cached list can go back to an older, shorter one for a moment: never
+   * count down, or the steps in between are printed twice. */
   n = g_variant_n_children (steps);
+  if (n <= w->steps_shown)
+    return;
   for (gsize i = w->steps_shown; i < n; i++)
     {
       const char *text;

@@ -36,4 +36,18 @@ cp "$ASAN_BUILD/meson-logs/testlog.json" "$RESULTS/asan.json" 2>/dev/null
 step "D-Bus integration tests" umockdev-wrapper "$PYTHON" -m pytest -q \
   --junitxml="$RESULTS/integration.xml" tests/integration
 
-"$PYTHON" scripts/summarize.py "$RESULTS" "${failed_steps[@]+"${failed_steps[@]}"}"
+# The lab: our kernel booted as an emulated hypervisor host, hostdevd
+# installed in it, every scenario against the real kernel.  Cold, this builds
+# the kernel and the image (cached in $HOSTDEVD_CACHE for the next run).
+lab() {
+  make --no-print-directory lab-check 2>&1 | tee "$RESULTS/lab.lab"
+  return "${PIPESTATUS[0]}"
+}
+if [ "${SKIP_LAB:-}" = 1 ]; then
+  echo "=== lab: skipped (SKIP_LAB=1)"
+  skipped_lab=1
+else
+  step "lab (real kernel in an emulated host)" lab
+fi
+
+SKIPPED=${skipped_lab:-0} "$PYTHON" scripts/summarize.py "$RESULTS" "${failed_steps[@]+"${failed_steps[@]}"}"

@@ -3,7 +3,8 @@
 
 Usage: summarize.py RESULTS_DIR [FAILED_STEP...]
 meson's testlog.json files count one test per executable; pytest's JUnit XML
-one per test case.  A step that failed without producing results (a build)
+one per test case; the lab's output (*.lab) one per boot and scenario, from
+its "PASS name" / "FAIL name" result lines.  A step that failed without producing results (a build)
 counts as one failure, so a broken build can never look green."""
 
 import json
@@ -12,9 +13,25 @@ import sys
 import xml.etree.ElementTree as ET
 
 
+def lab_results(path):
+    """Counts the result block lab.py prints after '--- lab results'."""
+    passed = failed = 0
+    in_results = False
+    with open(path, errors='replace') as f:
+        for line in f:
+            if line.startswith('--- lab results'):
+                in_results = True
+            elif in_results and line.startswith('PASS '):
+                passed += 1
+            elif in_results and line.startswith('FAIL '):
+                failed += 1
+    return passed, failed
+
+
 def main():
     results, failed_steps = sys.argv[1], sys.argv[2:]
-    passed = failed = skipped = 0
+    passed = failed = 0
+    skipped = int(os.environ.get('SKIPPED', '0'))   # suites skipped on request
     seen_files = set()
     for name in sorted(os.listdir(results)):
         path = os.path.join(results, name)
@@ -29,6 +46,10 @@ def main():
                         skipped += 1
                     else:
                         failed += 1
+        elif name.endswith('.lab'):
+            p, f = lab_results(path)
+            passed += p
+            failed += f
         elif name.endswith('.xml'):
             for suite in ET.parse(path).getroot().iter('testsuite'):
                 n = int(suite.get('tests', 0))
@@ -40,6 +61,10 @@ def main():
     # Steps that failed before writing results still count.
     producing = {'unit tests': 'unit', 'unit tests under ASan+UBSan': 'asan',
                  'D-Bus integration tests': 'integration'}
+    # The lab's output always exists; it counts only if it has results.
+    if os.path.exists(os.path.join(results, 'lab.lab')) and \
+            lab_results(os.path.join(results, 'lab.lab')) != (0, 0):
+        producing['lab (real kernel in an emulated host)'] = 'lab'
     for step in failed_steps:
         if producing.get(step) not in seen_files:
             print('step failed without results: %s' % step)

@@ -1,0 +1,105 @@
+#!/bin/bash
+# The story `make demo` tells, and a lab scenario like any other (so the demo
+# is tested by `make check`): hostdevd on the real kernel with a nested guest.
+#
+#  1. the device list with IOMMU groups (D-Bus activation, real sysfs)
+#  2. a binding to vfio-pci, and a refused non-viable group
+#  3. an mdev created (mtty)
+#  4. a nested guest (L2) under libvirt given both through virsh attach-device
+#     with managed='no': hostdevd owns the binding, libvirt only attaches
+#  5. graceful unplug of the NIC: `hostdevctl restore` while L2 holds it; the
+#     kernel's request reaches QEMU, L2 lets the device go, the job completes
+#  6. graceful unplug of the mdev: remove while L2 holds it, which needs the
+#     mtty request patch of kernel/patches (upstream 6.12 blocks forever)
+cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh
+results=${LAB_RESULTS:-/tmp}
+step() { printf '\n== %s\n' "$1"; shift; [ $# -gt 0 ] && printf '   %s\n' "$@"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
+
+nic=$(pci_by_mac 52:54:00:12:01:00)
+pair=$(pci_by_mac 52:54:00:12:03:00)
+edu_fn1=${pair%.0}.1
+g=$(group_of "$nic")
+modprobe -a vfio-pci mtty
+cleanup() {
+    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
+    [ -n "${uuid:-}" ] && [ -e "/sys/bus/mdev/devices/$uuid" ] && echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
+    [ "$(driver_of "$nic")" = vfio-pci ] && hostdevctl restore "$nic" >/dev/null 2>&1
+    l2_save_logs "$results"
+}
+trap cleanup EXIT
+
+step "1. The devices hostdevd sees" \
+     "hostdevd is started by D-Bus activation on the first call; it reads the" \
+     "real kernel's PCI devices and IOMMU groups through GUdev and sysfs."
+run hostdevctl list | tee "$results/list.txt"
+check "$nic (e1000e) is listed alone in IOMMU group $g" \
+    grep -Eq "^$nic +8086:10d3 +020000 +e1000e +$g " "$results/list.txt"
+
+step "2. Bind $nic to vfio-pci" \
+     "driver_override, unbind, drivers_probe, verified; a Job on the bus."
+run hostdevctl bind "$nic"
+check "$nic is on vfio-pci and /dev/vfio/$g exists" eval "[ $(driver_of "$nic") = vfio-pci ] && [ -c /dev/vfio/$g ]"
+step "   ... and refuse a group that is not viable" \
+     "$edu_fn1 shares IOMMU group $(group_of "$pair") with $pair, which a host driver owns."
+out=$(run hostdevctl bind "$edu_fn1" 2>&1); echo "$out"
+check "the bind of $edu_fn1 is refused and names $pair" grep -q "$pair (bound to e1000e)" <<<"$out"
+
+step "3. Create an mtty mdev" \
+     "The mtty sample driver is an mdev parent; the mdev gets its own IOMMU group."
+uuid=$(cat /proc/sys/kernel/random/uuid)
+if hostdevctl mdev --help >/dev/null 2>&1; then
+    run hostdevctl mdev create --parent mtty --type mtty-2 --uuid "$uuid"
+else
+    run mdevctl start --parent mtty --type mtty-2 --uuid "$uuid"
+fi
+check "mdev $uuid exists" test -d "/sys/bus/mdev/devices/$uuid"
+
+step "4. Give both to a nested guest with virsh attach-device" \
+     "L2 is a TCG guest under libvirt in this (emulated) host. managed='no':" \
+     "hostdevd did the binding, libvirt only attaches; they never fight."
+check "virsh define l2" l2_define
+t=$(now_ms)
+check "virsh start l2" virsh -q start l2
+check "L2 booted" wait_for 240 l2_ready
+echo "   L2 booted in $(( $(now_ms) - t )) ms"
+l2_hostdev_pci "$nic" no > /tmp/story-nic.xml
+l2_hostdev_mdev "$uuid" > /tmp/story-mdev.xml
+run virsh -q attach-device l2 /tmp/story-nic.xml --live
+run virsh -q attach-device l2 /tmp/story-mdev.xml --live
+check "L2 saw the e1000e arrive" wait_for 60 l2_saw add 8086:10d3
+check "L2 saw the mtty arrive" wait_for 60 l2_saw add 4348:3253
+grep '^L2: pci add' "$L2_LOG" | sed 's/^/   /'
+run hostdevctl show "$nic" | tee "$results/show-held.txt"
+check "hostdevd shows QEMU holding $nic" grep -Eq "qemu-system-x86" "$results/show-held.txt"
+
+step "5. Graceful unplug of $nic: hostdevctl restore while L2 holds it" \
+     "The unbind blocks in the kernel, which sends a request; QEMU asks L2 to" \
+     "unplug (pciehp), L2 lets go, QEMU closes the device, the unbind returns." \
+     "The daemon stays responsive throughout; the Job says who holds the device."
+t=$(now_ms)
+run hostdevctl restore "$nic" | tee "$results/restore.txt"
+rc=${PIPESTATUS[0]}
+echo "   restore took $(( $(now_ms) - t )) ms"
+check "the restore job completed" test "$rc" = 0
+check "its steps were printed once each" test -z "$(sort "$results/restore.txt" | uniq -d)"
+check "L2 saw the e1000e leave" wait_for 10 l2_saw remove 8086:10d3
+check "$nic is back on e1000e" test "$(driver_of "$nic")" = e1000e
+check "libvirt's live XML has one hostdev left (the mdev)" test "$(virsh dumpxml l2 | grep -c '<hostdev ')" = 1
+check "the kernel relayed the request to QEMU" eval "dmesg | grep -q '$nic: Relaying device request to user'"
+
+step "6. Graceful unplug of the mdev: remove while L2 holds it" \
+     "Upstream mtty has no request callback: this remove would block forever." \
+     "With kernel/patches the request reaches QEMU, which asks L2 to unplug."
+t=$(now_ms)
+if hostdevctl mdev --help >/dev/null 2>&1; then
+    run hostdevctl mdev remove "$uuid"
+else
+    run mdevctl stop --uuid "$uuid"
+fi
+echo "   remove took $(( $(now_ms) - t )) ms"
+check "the mdev is gone" test ! -e "/sys/bus/mdev/devices/$uuid"
+check "L2 saw the mtty leave" wait_for 10 l2_saw remove 4348:3253
+check "the kernel relayed the request for the mdev" eval "dmesg | grep -q '$uuid: Relaying device request to user'"
+finish

@@ -1,0 +1,75 @@
+# Sourced by scenarios that need the nested guest (L2): a tiny TCG guest under
+# libvirt in the lab host, with two empty PCIe hot-plug root ports. Its /init
+# (tests/lab/nested/init) prints "L2: READY" and "L2: pci add|remove ADDR
+# VENDOR:DEVICE" on its serial console, which libvirt writes to $L2_LOG.
+# Needs /tmp/lab/nested/{bzImage,initramfs.cpio.gz} (copied in by lab.py).
+L2_DIR=/tmp/lab/nested
+L2_LOG=/var/log/libvirt/qemu/l2-serial.log
+
+l2_assets() { [ -f $L2_DIR/bzImage ] && [ -f $L2_DIR/initramfs.cpio.gz ]; }
+
+# l2_define: (re)define domain "l2". ACPI PCI hotplug is off so L2's pciehp
+# handles the slots, as on real PCIe hosts. No NIC, no USB, no balloon.
+l2_define() {
+    systemctl start libvirtd
+    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
+    rm -f $L2_LOG
+    cat > /tmp/l2.xml <<XML
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>l2</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$L2_DIR/bzImage</kernel>
+    <initrd>$L2_DIR/initramfs.cpio.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' index='1' model='pcie-root-port'/>
+    <controller type='pci' index='2' model='pcie-root-port'/>
+    <controller type='usb' model='none'/>
+    <serial type='file'><source path='$L2_LOG'/><target port='0'/></serial>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-global'/>
+    <qemu:arg value='ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'/>
+  </qemu:commandline>
+</domain>
+XML
+    virsh -q define /tmp/l2.xml
+}
+
+l2_ready() { grep -q 'L2: READY' $L2_LOG 2>/dev/null; }
+l2_saw() { grep -q "L2: pci $1 .* $2" $L2_LOG 2>/dev/null; }   # l2_saw add|remove VENDOR:DEVICE
+
+# l2_hostdev_pci ADDRESS MANAGED(yes|no) > file: a <hostdev> for a PCI device
+l2_hostdev_pci() {
+    local dom bus slotfn
+    IFS=: read -r dom bus slotfn <<<"$1"
+    cat <<XML
+<hostdev mode='subsystem' type='pci' managed='$2'>
+  <source><address domain='0x$dom' bus='0x$bus' slot='0x${slotfn%.*}' function='0x${slotfn#*.}'/></source>
+  <rom bar='off'/>
+</hostdev>
+XML
+}
+
+# l2_hostdev_mdev UUID > file: a <hostdev> for an mdev
+l2_hostdev_mdev() {
+    cat <<XML
+<hostdev mode='subsystem' type='mdev' model='vfio-pci'>
+  <source><address uuid='$1'/></source>
+</hostdev>
+XML
+}
+
+# l2_save_logs DIR: L2's console and libvirt's QEMU log, for the results.
+l2_save_logs() {
+    cp $L2_LOG "$1/l2-serial.log" 2>/dev/null
+    cp /var/log/libvirt/qemu/l2.log "$1/l2-qemu.log" 2>/dev/null
+}
