@@ -203,6 +203,14 @@ class FakeKernel:
                 self.fifos[drv] = os.open(unbind, os.O_RDWR | os.O_NONBLOCK)
                 self.threads.append(threading.Thread(
                     target=self._serve_fifo, args=(drv,), daemon=True))
+        # drivers_probe is a FIFO too: the real kernel handles every write,
+        # a regular file would keep only the last of two jobs' probes.
+        probe = self.tb.path('/sys/bus/pci/drivers_probe')
+        os.unlink(probe)
+        os.mkfifo(probe)
+        self.probe_fd = os.open(probe, os.O_RDWR | os.O_NONBLOCK)
+        self.probes = []             # addresses written to drivers_probe
+        self.threads.append(threading.Thread(target=self._serve_probe, daemon=True))
 
     def start(self):
         for t in self.threads:
@@ -218,6 +226,7 @@ class FakeKernel:
             t.join(timeout=5)
         for fd in self.fifos.values():
             os.close(fd)
+        os.close(self.probe_fd)
 
     # -- holding ------------------------------------------------------------
     @contextlib.contextmanager
@@ -269,6 +278,19 @@ class FakeKernel:
                     if self.tb.driver(address) == driver:
                         self.tb.set_driver(address, None)
 
+    def _serve_probe(self):
+        pending = b''
+        while not self.stop_event.is_set():
+            try:
+                pending += os.read(self.probe_fd, 65536)
+            except BlockingIOError:
+                time.sleep(0.005)
+                continue
+            while len(pending) >= 12:
+                address, pending = pending[:12].decode(), pending[12:].lstrip(b'\0\n')
+                with self.tb.lock:
+                    self.probes.append(address)
+
     # -- polling regular attribute files -------------------------------------
     def _take(self, p, log=True):
         try:
@@ -296,7 +318,6 @@ class FakeKernel:
         self.tb.set_driver(address, driver)
 
     def _poll(self):
-        probe = self.tb.path('/sys/bus/pci/drivers_probe')
         drivers = self.tb.path('/sys/bus/pci/drivers')
         # A bind or probe of a device that is still bound waits a moment:
         # the FIFO thread may not have finished an unbind whose write()
@@ -306,7 +327,7 @@ class FakeKernel:
             with self.tb.lock:
                 # A probe written after an unbind must see it done: take the
                 # probe first, then handle unbinds, then probe.
-                probed = self._take(probe, log=False)
+                probed, self.probes = self.probes, []
                 for drv in sorted(os.listdir(drivers)):
                     u = os.path.join(drivers, drv, 'unbind')
                     if not stat.S_ISFIFO(os.stat(u).st_mode):
@@ -316,16 +337,20 @@ class FakeKernel:
                     b = self._take(os.path.join(drivers, drv, 'bind'))
                     if b:
                         pending.append((time.monotonic() + 1.0, drv, b))
-                if probed:
-                    self.log.append(('/sys/bus/pci/drivers_probe', probed))
-                    pending.append((time.monotonic() + 1.0, None, probed))
+                for address in probed:
+                    self.log.append(('/sys/bus/pci/drivers_probe', address))
+                    pending.append((time.monotonic() + 1.0, None, address))
                 still = []
+                t0 = time.monotonic()
                 for deadline, drv, address in pending:
                     if self.tb.driver(address) is None:
                         self._probe(address, only=drv)
-                    elif time.monotonic() < deadline:
+                    elif t0 < deadline:
                         still.append((deadline, drv, address))
-                pending = still
+                # A slow probe (probe_delay) holds the lock the unbind FIFO
+                # thread needs: it must not eat the others' moment.
+                spent = time.monotonic() - t0
+                pending = [(d + spent, drv, a) for d, drv, a in still]
             time.sleep(0.005)
 
 
