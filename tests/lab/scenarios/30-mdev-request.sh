@@ -14,40 +14,11 @@
 # Needs vfio-holder in /tmp/lab/tools (built by `make -C tests/lab/tools`).
 cd "$(dirname "$0")" && . ./lib.sh
 results=${LAB_RESULTS:-/tmp}
-
-holder=
-for c in "${VFIO_HOLDER:-}" /tmp/lab/tools/vfio-holder "$(command -v vfio-holder)"; do
-    [ -n "$c" ] && [ -x "$c" ] && { holder=$c; break; }
-done
-if [ -z "$holder" ]; then
-    fail "vfio-holder not found (/tmp/lab/tools/vfio-holder; build it with make -C tests/lab/tools and copy tests/lab/tools to /tmp/lab/tools)"
-    finish
-fi
-echo "holder: $holder"
+. ./request.sh
 
 pids=()
 cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
 trap cleanup EXIT
-
-# Seconds on CLOCK_BOOTTIME ("[  123.456] vfio-holder: ...") -> ms, like now_ms.
-holder_ms() {   # holder_ms LOG PATTERN: time of the first line matching PATTERN
-    sed -n "s/^\[ *\([0-9.]*\)\] vfio-holder: $2.*/\1/p" "$1" | head -n1 | awk '{ printf "%d\n", $1 * 1000 }'
-}
-kmsg_mark() { local m; m="lab: 30-mdev-request $1 $(now_ms)"; echo "$m" > /dev/kmsg; echo "$m"; }
-dmesg_since() { dmesg | sed -n "/$1/,\$p"; }
-
-# The vfio tracepoints, in a trace instance of our own.
-tracing=/sys/kernel/tracing
-[ -d $tracing/instances ] || mount -t tracefs nodev $tracing 2>/dev/null
-inst=$tracing/instances/lab-30-mdev-request
-trace_start() {
-    rmdir $inst 2>/dev/null; mkdir $inst && echo 1 > $inst/events/vfio/enable
-}
-trace_stop() {   # trace_stop NAME: save the trace, print it, remove the instance
-    cp $inst/trace "$results/trace-$1.txt"; grep -v '^#' $inst/trace | sed 's/^/  trace: /'
-    echo 0 > $inst/events/vfio/enable; rmdir $inst
-}
-traced() { grep -Eq "$1" "$results/trace-$2.txt"; }
 
 check "modprobe vfio_iommu_type1" modprobe vfio_iommu_type1
 check "modprobe mtty mdpy mbochs" modprobe -a mtty mdpy mbochs
@@ -123,17 +94,7 @@ wp=$!; pids+=("$wp")
 check "release_pending becomes 1" wait_for 5 grep -qx 1 "$vdev/release_pending"
 check "release_requests is 1 (request #0 sent)" wait_for 2 grep -qx 1 "$vdev/release_requests"
 # poll() on release_requests must wake up when request #1 is sent (10 s).
-python3 - "$vdev/release_requests" 14 > "$results/poll-B.log" 2>&1 <<'EOF' &
-import select, sys, time
-f = open(sys.argv[1])
-before = f.read().strip()
-p = select.poll()
-p.register(f, select.POLLPRI | select.POLLERR)
-t = time.monotonic()
-ev = p.poll(float(sys.argv[2]) * 1000)
-f.seek(0)
-print(before, f.read().strip(), "%.3f" % (time.monotonic() - t), "woken" if ev else "timeout")
-EOF
+poll_change "$vdev/release_requests" 14 > "$results/poll-B.log" 2>&1 &
 pp=$!; pids+=("$pp")
 sleep 2
 # The mdev has left the bus already (device_del() runs before the driver's

@@ -1,0 +1,50 @@
+# Sourced by the scenarios of the device request protocol (30-mdev-request,
+# 31-pci-request; after lib.sh): vfio-holder, kernel log marks, the vfio
+# tracepoints in a trace instance of the scenario's own, poll() on a sysfs
+# attribute. Needs $results.
+scenario=$(basename "$0" .sh)
+
+# vfio-holder (tests/lab/tools, copied in by lab.py); fails the scenario if absent.
+holder=
+for c in "${VFIO_HOLDER:-}" /tmp/lab/tools/vfio-holder "$(command -v vfio-holder)"; do
+    [ -n "$c" ] && [ -x "$c" ] && { holder=$c; break; }
+done
+if [ -z "$holder" ]; then
+    fail "vfio-holder not found (/tmp/lab/tools/vfio-holder; build it with make -C tests/lab/tools and copy tests/lab/tools to /tmp/lab/tools)"
+    finish
+fi
+echo "holder: $holder"
+
+# Seconds on CLOCK_BOOTTIME ("[  123.456] vfio-holder: ...") -> ms, like now_ms.
+holder_ms() {   # holder_ms LOG PATTERN: time of the first line matching PATTERN
+    sed -n "s/^\[ *\([0-9.]*\)\] vfio-holder: $2.*/\1/p" "$1" | head -n1 | awk '{ printf "%d\n", $1 * 1000 }'
+}
+kmsg_mark() { local m; m="lab: $scenario $1 $(now_ms)"; echo "$m" > /dev/kmsg; echo "$m"; }
+dmesg_since() { dmesg | sed -n "/$1/,\$p"; }
+
+# The vfio tracepoints, in a trace instance of our own.
+tracing=/sys/kernel/tracing
+[ -d $tracing/instances ] || mount -t tracefs nodev $tracing 2>/dev/null
+inst=$tracing/instances/lab-$scenario
+trace_start() { rmdir "$inst" 2>/dev/null; mkdir "$inst" && echo 1 > "$inst/events/vfio/enable"; }
+trace_stop() {   # trace_stop NAME: save the trace, print it, remove the instance
+    cp "$inst/trace" "$results/trace-$1.txt"; grep -v '^#' "$inst/trace" | sed 's/^/  trace: /'
+    echo 0 > "$inst/events/vfio/enable"; rmdir "$inst"
+}
+traced() { grep -Eq "$1" "$results/trace-$2.txt"; }   # traced REGEX NAME
+
+# poll_change FILE SECONDS > LOG &: poll() a sysfs attribute for POLLPRI and
+# print "BEFORE AFTER SECONDS woken|timeout" (sysfs_notify() wakes it).
+poll_change() {
+    python3 - "$1" "$2" <<'PY'
+import select, sys, time
+f = open(sys.argv[1])
+before = f.read().strip()
+p = select.poll()
+p.register(f, select.POLLPRI | select.POLLERR)
+t = time.monotonic()
+ev = p.poll(float(sys.argv[2]) * 1000)
+f.seek(0)
+print(before, f.read().strip(), "%.3f" % (time.monotonic() - t), "woken" if ev else "timeout")
+PY
+}
