@@ -102,9 +102,15 @@ def qemu_cmd(args, img, port, rundir):
         # romfile="": no iPXE ROM needed (nor installed in the image for L2).
         '-device', 'e1000e,bus=pcie.0,addr=0x8,romfile=,mac=52:54:00:12:00:08',
     ]
+    # x-speed=2_5: QEMU's root ports advertise Data Link Layer Link Active
+    # reporting but leave DLLLA clear with a device present (seen with the
+    # default ACPI hotplug), so after a secondary bus reset a > 5 GT/s port makes the
+    # kernel wait for DLLLA and fail VFIO_DEVICE_PCI_HOT_RESET with ENOTTY
+    # ("Data Link Layer Link Active not set in 100 msec"). At 2.5 GT/s it
+    # waits for the device's config space instead (pci_bridge_wait_for_secondary_bus).
     for i in range(1, 5):
         dev += ['-device', f'pcie-root-port,id=rp{i},bus=pcie.0,addr=0x{0x10 + i - 1:x},'
-                f'chassis={i},slot={i}']
+                f'chassis={i},slot={i},x-speed=2_5']
     dev += [
         '-device', 'e1000e,bus=rp1,romfile=,mac=52:54:00:12:01:00',
         '-device', 'edu,bus=rp2',
@@ -273,8 +279,12 @@ def run_scenario(host, path, resdir, timeout, live=False):
     marker = f'lab: scenario {name} start {time.time():.0f}'
     host.ssh(f'echo {shlex.quote(marker)} > /dev/kmsg', timeout=30)
     start = time.time()
+    # LAB_* variables of our environment are the scenario's too (e.g.
+    # LAB_RACE_ITERATIONS for the race suite); LAB_RESULTS is set here.
+    env = ''.join(f'{k}={shlex.quote(v)} ' for k, v in sorted(os.environ.items())
+                  if k.startswith('LAB_') and k != 'LAB_RESULTS' and re.match(r'^\w+$', k))
     cmd = (f'cd /tmp/lab/scenarios && mkdir -p /tmp/lab/results/{name} && '
-           f'LAB_RESULTS=/tmp/lab/results/{name} timeout -k 10 {timeout} ./{name}')
+           f'{env}LAB_RESULTS=/tmp/lab/results/{name} timeout -k 10 {timeout} ./{name}')
     reason = None
     # Watch the serial console while the scenario runs: a panicked guest is
     # detected in seconds instead of waiting for ssh's keepalive to give up.

@@ -22,65 +22,15 @@
  * /proc/uptime, so scenarios can line up the holder's events with their
  * own. Exit status: 0 done as asked, 1 error, 2 usage, 3 timeout.
  *
- * Build: make -C tests/lab/tools (gcc -static, no libraries).
+ * Build: make -C tests/lab/tools (gcc -static, no libraries). Opening the
+ * device is vfio-common.h, shared with vfio-race.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <time.h>
-#include <unistd.h>
-#include <linux/vfio.h>
+#include "vfio-common.h"
 
 enum mode { MODE_NONE, MODE_RELEASE, MODE_IGNORE };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("[%10.3f] vfio-holder: ", now());
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* An error: say what failed and why, then exit 1. */
-static void die(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "[%10.3f] vfio-holder: error: ", now());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
-	printf("[%10.3f] vfio-holder: FAILED\n", now());
-	exit(1);
-}
 
 static void usage(const char *msg)
 {
@@ -105,135 +55,6 @@ static double parse_seconds(const char *opt, const char *s)
 		exit(2);
 	}
 	return v;
-}
-
-/* The IOMMU group number of a device, from its iommu_group link. */
-static int iommu_group_of(const char *name, const char **bus)
-{
-	static const char *const buses[] = { "pci", "mdev" };
-	char path[PATH_MAX], target[PATH_MAX];
-	unsigned int i;
-	ssize_t n;
-	char *end;
-	long group;
-
-	for (i = 0; i < sizeof(buses) / sizeof(buses[0]); i++) {
-		snprintf(path, sizeof(path), "/sys/bus/%s/devices/%s", buses[i], name);
-		if (access(path, F_OK))
-			continue;
-		*bus = buses[i];
-		snprintf(path, sizeof(path), "/sys/bus/%s/devices/%s/iommu_group", buses[i], name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
-			die("%s has no IOMMU group (%s); is it bound to a vfio driver?", name, path);
-		target[n] = 0;
-		errno = 0;
-		group = strtol(basename(target), &end, 10);
-		if (*end || group < 0)
-			die("unexpected IOMMU group link %s -> %s", path, target);
-		return (int)group;
-	}
-	errno = 0;
-	die("no PCI device or mdev named %s in /sys/bus/{pci,mdev}/devices", name);
-	return -1;
-}
-
-/* The container: /dev/vfio/vfio with the API version this tool knows. */
-static int open_container(void)
-{
-	int fd, version;
-
-	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open /dev/vfio/vfio (is the vfio module loaded?)");
-	version = ioctl(fd, VFIO_GET_API_VERSION);
-	if (version != VFIO_API_VERSION) {
-		errno = 0;
-		die("VFIO API version %d, this tool knows %d", version, VFIO_API_VERSION);
-	}
-	return fd;
-}
-
-static int open_group(int container, int group, const char *name)
-{
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[64];
-	int fd, iommu;
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open %s (the group of %s)", path, name);
-	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status))
-		die("VFIO_GROUP_GET_STATUS on %s", path);
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		errno = 0;
-		die("group %s is not viable: all its devices must be bound to vfio drivers", path);
-	}
-	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &container))
-		die("VFIO_GROUP_SET_CONTAINER for %s", path);
-
-	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0)
-		iommu = VFIO_TYPE1v2_IOMMU;
-	else if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) > 0)
-		iommu = VFIO_TYPE1_IOMMU;
-	else if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) > 0)
-		iommu = VFIO_NOIOMMU_IOMMU;
-	else {
-		errno = 0;
-		die("the container offers no type1 IOMMU (is vfio_iommu_type1 loaded?)");
-	}
-	if (ioctl(container, VFIO_SET_IOMMU, iommu))
-		die("VFIO_SET_IOMMU(%d)", iommu);
-	say("group %s in a container with the %s IOMMU", path,
-	    iommu == VFIO_TYPE1v2_IOMMU ? "type1v2" :
-	    iommu == VFIO_TYPE1_IOMMU ? "type1" : "no-IOMMU");
-	return fd;
-}
-
-/* Register (fd >= 0) or unregister (fd == -1) the request eventfd. */
-static void set_req_trigger(int device, int32_t efd)
-{
-	char buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
-	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
-
-	set->argsz = sizeof(buf);
-	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = VFIO_PCI_REQ_IRQ_INDEX;
-	set->start = 0;
-	set->count = 1;
-	memcpy(set->data, &efd, sizeof(efd));
-	if (ioctl(device, VFIO_DEVICE_SET_IRQS, set))
-		die("VFIO_DEVICE_SET_IRQS(VFIO_PCI_REQ_IRQ_INDEX, eventfd %d)", efd);
-}
-
-static int register_request_eventfd(int device, const struct vfio_device_info *info)
-{
-	struct vfio_irq_info irq = {
-		.argsz = sizeof(irq),
-		.index = VFIO_PCI_REQ_IRQ_INDEX,
-	};
-	int efd;
-
-	errno = 0;
-	if (!(info->flags & VFIO_DEVICE_FLAGS_PCI) || info->num_irqs <= VFIO_PCI_REQ_IRQ_INDEX)
-		die("the device has no VFIO_PCI_REQ_IRQ_INDEX (flags %#x, %u irqs)",
-		    info->flags, info->num_irqs);
-	if (ioctl(device, VFIO_DEVICE_GET_IRQ_INFO, &irq))
-		die("VFIO_DEVICE_GET_IRQ_INFO(VFIO_PCI_REQ_IRQ_INDEX): the driver does not "
-		    "offer the device request interrupt");
-	if (irq.count < 1 || !(irq.flags & VFIO_IRQ_INFO_EVENTFD)) {
-		errno = 0;
-		die("VFIO_PCI_REQ_IRQ_INDEX has count %u, flags %#x: no eventfd request channel",
-		    irq.count, irq.flags);
-	}
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
-		die("eventfd");
-	set_req_trigger(device, efd);
-	say("request eventfd registered on VFIO_PCI_REQ_IRQ_INDEX (count %u, flags %#x)",
-	    irq.count, irq.flags);
-	return efd;
 }
 
 static volatile sig_atomic_t got_signal;
@@ -294,6 +115,8 @@ int main(int argc, char **argv)
 	uint64_t n, total = 0;
 	int group;
 
+	vc_prog = "vfio-holder";
+
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--release-on-request"))
 			mode = MODE_RELEASE;
@@ -342,13 +165,7 @@ int main(int argc, char **argv)
 	container = open_container();
 	group_fd = open_group(container, group, name);
 
-	device = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, name);
-	if (device < 0)
-		die("VFIO_GROUP_GET_DEVICE_FD(%s)", name);
-	if (ioctl(device, VFIO_DEVICE_GET_INFO, &info))
-		die("VFIO_DEVICE_GET_INFO");
-	say("device fd %d: flags %#x, %u regions, %u irqs", device, info.flags,
-	    info.num_regions, info.num_irqs);
+	device = open_device(group_fd, name, &info);
 
 	if (register_efd)
 		efd = register_request_eventfd(device, &info);
