@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "hdd-mdev-names.h"
 #include "hdd-names.h"
 #include "hdd-pci-address.h"
 
@@ -304,6 +305,66 @@ hdc_client_list_jobs (HdcClient *client)
 
   g_ptr_array_sort (jobs, compare_jobs);
   return jobs;
+}
+
+static int
+compare_mdevs (gconstpointer a,
+               gconstpointer b)
+{
+  HddDbusMdev *x = *(HddDbusMdev **) a;
+  HddDbusMdev *y = *(HddDbusMdev **) b;
+  int c = g_strcmp0 (hdd_dbus_mdev_get_parent (x), hdd_dbus_mdev_get_parent (y));
+
+  return c ? c : g_strcmp0 (hdd_dbus_mdev_get_uuid (x), hdd_dbus_mdev_get_uuid (y));
+}
+
+static int
+compare_mdev_types (gconstpointer a,
+                    gconstpointer b)
+{
+  HddDbusMdevType *x = *(HddDbusMdevType **) a;
+  HddDbusMdevType *y = *(HddDbusMdevType **) b;
+  int c = g_strcmp0 (hdd_dbus_mdev_type_get_parent (x), hdd_dbus_mdev_type_get_parent (y));
+
+  return c ? c : g_strcmp0 (hdd_dbus_mdev_type_get_type_id (x), hdd_dbus_mdev_type_get_type_id (y));
+}
+
+GPtrArray *
+hdc_client_list_mdevs (HdcClient *client)
+{
+  GPtrArray *mdevs = list_interfaces (client, HDD_IFACE_MDEV);
+
+  g_ptr_array_sort (mdevs, compare_mdevs);
+  return mdevs;
+}
+
+GPtrArray *
+hdc_client_list_mdev_types (HdcClient *client)
+{
+  GPtrArray *types = list_interfaces (client, HDD_IFACE_MDEV_TYPE);
+
+  g_ptr_array_sort (types, compare_mdev_types);
+  return types;
+}
+
+HddDbusMdev *
+hdc_client_get_mdev (HdcClient  *client,
+                     const char *uuid,
+                     GError    **error)
+{
+  g_autofree char *path = NULL;
+  GDBusInterface *iface;
+
+  if (!hdd_dbus_manager_call_get_mdev_sync (client->manager, uuid,
+                                            hdc_options_new (client->manager),
+                                            &path, NULL, error))
+    return NULL;
+  iface = g_dbus_object_manager_get_interface (client->object_manager, path, HDD_IFACE_MDEV);
+  if (iface != NULL)
+    return HDD_DBUS_MDEV (iface);
+  return hdd_dbus_mdev_proxy_new_sync (hdc_client_get_connection (client),
+                                       G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                       HDD_DBUS_NAME, path, NULL, error);
 }
 
 HddDbusJob *

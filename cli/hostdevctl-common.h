@@ -40,6 +40,17 @@ int hdc_cmd_jobs (int argc, char **argv);
 int hdc_cmd_wait (int argc, char **argv);
 int hdc_cmd_cancel (int argc, char **argv);
 int hdc_cmd_monitor (int argc, char **argv);
+int hdc_cmd_types (int argc, char **argv);
+int hdc_cmd_mdev (int argc, char **argv);
+
+/* The verbs of "hostdevctl mdev" (argv[0] is the verb). */
+int hdc_mdev_list (int argc, char **argv);
+int hdc_mdev_create (int argc, char **argv);
+int hdc_mdev_define (int argc, char **argv);
+int hdc_mdev_remove (int argc, char **argv);
+int hdc_mdev_start (int argc, char **argv);
+int hdc_mdev_stop (int argc, char **argv);
+int hdc_mdev_undefine (int argc, char **argv);
 
 /* ---- Command line ---- */
 
@@ -93,10 +104,17 @@ HddDbusPciDevice *hdc_client_get_device (HdcClient  *client,
                                          const char *address,
                                          GError    **error);
 
-/* Every device, sorted by address / every job, sorted by id (new
- * references). */
+/* Every device, sorted by address / every job, sorted by id / every mdev
+ * and mdev type, sorted by parent, then UUID or type (new references). */
 GPtrArray *hdc_client_list_devices (HdcClient *client);
 GPtrArray *hdc_client_list_jobs (HdcClient *client);
+GPtrArray *hdc_client_list_mdevs (HdcClient *client);
+GPtrArray *hdc_client_list_mdev_types (HdcClient *client);
+
+/* The mdev @uuid, as the daemon resolves it (Manager.GetMdev). */
+HddDbusMdev *hdc_client_get_mdev (HdcClient  *client,
+                                  const char *uuid,
+                                  GError    **error);
 
 /* The job named by @spec: a job number (Manager.GetJob) or an object path.
  * The proxy is a fresh one, subscribed to the job's signals before it read
@@ -145,7 +163,8 @@ gboolean hdc_is_terminal (FILE *stream);
 /* Columns of the terminal on stdout, 0 when it is not a terminal. */
 guint hdc_terminal_width (void);
 
-/* "0000:01:00.0" for /org/hostdevd1/pci/0000_01_00_0, else a copy of @path. */
+/* "0000:01:00.0" for /org/hostdevd1/pci/0000_01_00_0, the UUID for an
+ * mdev's path, else a copy of @path. */
 char *hdc_address_from_path (const char *path);
 
 /* 5 for /org/hostdevd1/jobs/5, 0 (never a job) for anything else. */
@@ -201,8 +220,19 @@ void hdc_json_add_device (JsonBuilder      *builder,
                           HddDbusPciDevice *device);
 void hdc_json_add_job (JsonBuilder *builder,
                        HddDbusJob  *job);
+void hdc_json_add_mdev (JsonBuilder *builder,
+                        HddDbusMdev *mdev);
+void hdc_json_add_mdev_type (JsonBuilder     *builder,
+                             HddDbusMdevType *type);
 
 /* Pretty-prints the root of @builder on stdout. */
 void hdc_json_print (JsonBuilder *builder);
+
+/* Prints {"@key": [OBJECT, ...]}, each object added by @add. */
+typedef void (*HdcJsonAddFunc) (JsonBuilder *builder,
+                                gpointer     object);
+void hdc_json_print_list (const char     *key,
+                          GPtrArray      *objects,
+                          HdcJsonAddFunc  add);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "hdd-mdev-names.h"
 #include "hdd-names.h"
 #include "hdd-pci-address.h"
 
@@ -41,6 +42,11 @@ hdc_address_from_path (const char *path)
 
   if (path == NULL)
     return NULL;
+  if (g_str_has_prefix (path, HDD_DBUS_MDEV_PATH_PREFIX))
+    {
+      char *uuid = hdd_mdev_uuid_from_object_path (path);
+      return uuid ? uuid : g_strdup (path);
+    }
   if (!g_str_has_prefix (path, HDD_DBUS_PCI_PATH_PREFIX))
     return g_strdup (path);
 
@@ -445,12 +451,32 @@ add_holders (JsonBuilder *builder,
   json_builder_end_array (builder);
 }
 
+/* -1 means "none" or "unknown". */
+static void
+add_int_or_null (JsonBuilder *builder,
+                 const char  *key,
+                 gint64       value)
+{
+  json_builder_set_member_name (builder, key);
+  if (value < 0)
+    json_builder_add_null_value (builder);
+  else
+    json_builder_add_int_value (builder, value);
+}
+
+static void
+add_active_job (JsonBuilder *builder,
+                const char  *path)
+{
+  guint id = hdc_job_id_from_path (path);
+
+  add_int_or_null (builder, "active_job", id ? (gint64) id : -1);
+}
+
 void
 hdc_json_add_device (JsonBuilder      *builder,
                      HddDbusPciDevice *device)
 {
-  const char *active_job = hdd_dbus_pci_device_get_active_job (device);
-  guint job_id = hdc_job_id_from_path (active_job);
   int group = hdd_dbus_pci_device_get_iommu_group (device);
 
   json_builder_begin_object (builder);
@@ -467,12 +493,7 @@ hdc_json_add_device (JsonBuilder      *builder,
   add_string_or_null (builder, "original_driver", hdd_dbus_pci_device_get_original_driver (device));
   add_string_or_null (builder, "driver_override", hdd_dbus_pci_device_get_driver_override (device));
 
-  json_builder_set_member_name (builder, "iommu_group");
-  if (group < 0)
-    json_builder_add_null_value (builder);
-  else
-    json_builder_add_int_value (builder, group);
-
+  add_int_or_null (builder, "iommu_group", group);
   add_addresses (builder, "group_members", hdd_dbus_pci_device_get_group_members (device));
   add_string_or_null (builder, "vfio_group_node", hdd_dbus_pci_device_get_vfio_group_node (device));
   add_string_or_null (builder, "vfio_device_node", hdd_dbus_pci_device_get_vfio_device_node (device));
@@ -480,12 +501,68 @@ hdc_json_add_device (JsonBuilder      *builder,
 
   json_builder_set_member_name (builder, "persistent");
   json_builder_add_boolean_value (builder, hdd_dbus_pci_device_get_persistent (device));
+  add_active_job (builder, hdd_dbus_pci_device_get_active_job (device));
+  json_builder_end_object (builder);
+}
 
-  json_builder_set_member_name (builder, "active_job");
-  if (job_id == 0)
-    json_builder_add_null_value (builder);
-  else
-    json_builder_add_int_value (builder, job_id);
+void
+hdc_json_add_mdev (JsonBuilder *builder,
+                   HddDbusMdev *mdev)
+{
+  GVariant *attributes = hdd_dbus_mdev_get_attributes (mdev);
+
+  json_builder_begin_object (builder);
+  add_string (builder, "uuid", hdd_dbus_mdev_get_uuid (mdev));
+  add_string (builder, "path", g_dbus_proxy_get_object_path (G_DBUS_PROXY (mdev)));
+  add_string_or_null (builder, "parent", hdd_dbus_mdev_get_parent (mdev));
+  add_string_or_null (builder, "type", hdd_dbus_mdev_get_type_id (mdev));
+  json_builder_set_member_name (builder, "active");
+  json_builder_add_boolean_value (builder, hdd_dbus_mdev_get_active (mdev));
+  json_builder_set_member_name (builder, "defined");
+  json_builder_add_boolean_value (builder, hdd_dbus_mdev_get_defined (mdev));
+  json_builder_set_member_name (builder, "autostart");
+  json_builder_add_boolean_value (builder, hdd_dbus_mdev_get_autostart (mdev));
+
+  /* In order, as they are written: a list, not an object. */
+  json_builder_set_member_name (builder, "attributes");
+  json_builder_begin_array (builder);
+  if (attributes != NULL && g_variant_is_of_type (attributes, G_VARIANT_TYPE ("a(ss)")))
+    {
+      GVariantIter iter;
+      const char *name, *value;
+
+      g_variant_iter_init (&iter, attributes);
+      while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
+        {
+          json_builder_begin_object (builder);
+          add_string (builder, "name", name);
+          add_string (builder, "value", value);
+          json_builder_end_object (builder);
+        }
+    }
+  json_builder_end_array (builder);
+
+  add_int_or_null (builder, "iommu_group", hdd_dbus_mdev_get_iommu_group (mdev));
+  add_string_or_null (builder, "vfio_group_node", hdd_dbus_mdev_get_vfio_group_node (mdev));
+  add_string_or_null (builder, "vfio_device_node", hdd_dbus_mdev_get_vfio_device_node (mdev));
+  add_holders (builder, hdd_dbus_mdev_get_holders (mdev));
+  add_active_job (builder, hdd_dbus_mdev_get_active_job (mdev));
+  json_builder_end_object (builder);
+}
+
+void
+hdc_json_add_mdev_type (JsonBuilder     *builder,
+                        HddDbusMdevType *type)
+{
+  json_builder_begin_object (builder);
+  add_string (builder, "parent", hdd_dbus_mdev_type_get_parent (type));
+  add_string (builder, "type", hdd_dbus_mdev_type_get_type_id (type));
+  add_string (builder, "path", g_dbus_proxy_get_object_path (G_DBUS_PROXY (type)));
+  add_string_or_null (builder, "name", hdd_dbus_mdev_type_get_name (type));
+  add_string_or_null (builder, "description", hdd_dbus_mdev_type_get_description (type));
+  add_string_or_null (builder, "device_api", hdd_dbus_mdev_type_get_device_api (type));
+  json_builder_set_member_name (builder, "available_instances");
+  json_builder_add_int_value (builder, hdd_dbus_mdev_type_get_available_instances (type));
   json_builder_end_object (builder);
 }
 
@@ -509,6 +586,7 @@ hdc_json_add_job (JsonBuilder *builder,
   json_builder_set_member_name (builder, "cancelable");
   json_builder_add_boolean_value (builder, hdd_dbus_job_get_cancelable (job));
   add_holders (builder, hdd_dbus_job_get_holders (job));
+  add_int_or_null (builder, "release_requests", hdd_dbus_job_get_release_requests (job));
 
   json_builder_set_member_name (builder, "steps");
   json_builder_begin_array (builder);
@@ -541,6 +619,23 @@ hdc_json_add_job (JsonBuilder *builder,
   else
     json_builder_add_int_value (builder, (gint64) end_time);
   json_builder_end_object (builder);
+}
+
+void
+hdc_json_print_list (const char     *key,
+                     GPtrArray      *objects,
+                     HdcJsonAddFunc  add)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, key);
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < objects->len; i++)
+    add (builder, g_ptr_array_index (objects, i));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  hdc_json_print (builder);
 }
 
 void

@@ -37,21 +37,6 @@ print_table (GPtrArray *jobs)
   hdc_table_print (table, stdout);
 }
 
-static void
-print_json (GPtrArray *jobs)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "jobs");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < jobs->len; i++)
-    hdc_json_add_job (builder, g_ptr_array_index (jobs, i));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  hdc_json_print (builder);
-}
-
 int
 hdc_cmd_jobs (int argc, char **argv)
 {
@@ -77,7 +62,7 @@ hdc_cmd_jobs (int argc, char **argv)
 
   jobs = hdc_client_list_jobs (client);
   if (json)
-    print_json (jobs);
+    hdc_json_print_list ("jobs", jobs, (HdcJsonAddFunc) hdc_json_add_job);
   else
     print_table (jobs);
   return HDC_EXIT_OK;

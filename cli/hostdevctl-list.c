@@ -60,21 +60,6 @@ print_table (GPtrArray *devices)
   hdc_table_print (table, stdout);
 }
 
-static void
-print_json (GPtrArray *devices)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "devices");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < devices->len; i++)
-    hdc_json_add_device (builder, g_ptr_array_index (devices, i));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  hdc_json_print (builder);
-}
-
 int
 hdc_cmd_list (int argc, char **argv)
 {
@@ -99,7 +84,7 @@ hdc_cmd_list (int argc, char **argv)
 
   devices = hdc_client_list_devices (client);
   if (json)
-    print_json (devices);
+    hdc_json_print_list ("devices", devices, (HdcJsonAddFunc) hdc_json_add_device);
   else
     print_table (devices);
   return HDC_EXIT_OK;

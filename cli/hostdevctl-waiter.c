@@ -55,6 +55,9 @@ show_live_line (Waiter *w)
       holders = hdc_format_holders (hdd_dbus_job_get_holders (w->job), FALSE);
       if (holders != NULL)
         g_string_append_printf (line, ", held by %s", holders);
+      if (hdd_dbus_job_get_release_requests (w->job) > 0)
+        g_string_append_printf (line, ", asked %d times",
+                                hdd_dbus_job_get_release_requests (w->job));
     }
   g_string_append_printf (line, ": %s", status ? status : "");
 

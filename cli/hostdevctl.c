@@ -21,6 +21,8 @@ static const HdcCommand commands[] = {
   { "wait",    hdc_cmd_wait,    "Wait for a job to finish" },
   { "cancel",  hdc_cmd_cancel,  "Cancel a job" },
   { "monitor", hdc_cmd_monitor, "Print changes as they happen" },
+  { "types",   hdc_cmd_types,   "List the mdev types of the parent devices" },
+  { "mdev",    hdc_cmd_mdev,    "Create, remove, define and list mdevs" },
   { "help",    NULL,            "Show the help of a command" },
 };
 

@@ -12,6 +12,7 @@ static const GDBusErrorEntry hdd_error_entries[] = {
   { HDD_ERROR_NOT_SUPPORTED,    "org.hostdevd1.Error.NotSupported" },
   { HDD_ERROR_CANCELLED,        "org.hostdevd1.Error.Cancelled" },
   { HDD_ERROR_TIMED_OUT,        "org.hostdevd1.Error.TimedOut" },
+  { HDD_ERROR_ALREADY_EXISTS,   "org.hostdevd1.Error.AlreadyExists" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (hdd_error_entries) == HDD_ERROR_N_ERRORS);
@@ -46,6 +47,8 @@ code_from_io_error (int code)
       return HDD_ERROR_CANCELLED;
     case G_IO_ERROR_TIMED_OUT:
       return HDD_ERROR_TIMED_OUT;
+    case G_IO_ERROR_EXISTS:
+      return HDD_ERROR_ALREADY_EXISTS;
     default:
       return HDD_ERROR_FAILED;
     }

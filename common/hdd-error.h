@@ -17,9 +17,10 @@ typedef enum {
   HDD_ERROR_NOT_SUPPORTED,     /* .NotSupported */
   HDD_ERROR_CANCELLED,         /* .Cancelled */
   HDD_ERROR_TIMED_OUT,         /* .TimedOut */
+  HDD_ERROR_ALREADY_EXISTS,    /* .AlreadyExists: e.g. an mdev UUID in use */
 } HddError;
 
-#define HDD_ERROR_N_ERRORS (HDD_ERROR_TIMED_OUT + 1)
+#define HDD_ERROR_N_ERRORS (HDD_ERROR_ALREADY_EXISTS + 1)
 
 #define HDD_ERROR (hdd_error_quark ())
 GQuark hdd_error_quark (void);

@@ -95,11 +95,14 @@ want_not_vfio (const char *driver, gconstpointer data)
 static gboolean
 unbind (HddJob *job, const char *address, const char *driver, GError **error)
 {
-  g_auto(GStrv) nodes = hdd_driver_is_vfio (driver) ? hdd_pci_vfio_nodes (address) : NULL;
+  gboolean vfio = hdd_driver_is_vfio (driver);
+  g_auto(GStrv) nodes = vfio ? hdd_pci_vfio_nodes (address) : NULL;
+  g_autofree char *release_state = vfio ? hdd_pci_release_state_dir (address) : NULL;
   g_autofree char *step = g_strdup_printf ("Unbinding %s from %s", address, driver);
   gboolean ok;
 
-  if (!hdd_job_begin_release (job, address, (const char * const *) nodes, step, error))
+  if (!hdd_job_begin_release (job, address, (const char * const *) nodes, release_state,
+                              step, error))
     return FALSE;
   ok = write_attr (address, error, "/sys/bus/pci/drivers/%s/unbind", driver);
   hdd_job_end_release (job);

@@ -143,6 +143,46 @@ hdd_holders_to_variant (GPtrArray *holders)
   return g_variant_builder_end (&b);
 }
 
+void
+hdd_holders_add_nodes (GPtrArray  *nodes,
+                       const char *node_a,
+                       const char *node_b)
+{
+  if (node_a && *node_a)
+    g_ptr_array_add (nodes, g_strdup (node_a));
+  if (node_b && *node_b)
+    g_ptr_array_add (nodes, g_strdup (node_b));
+}
+
+GPtrArray *
+hdd_holders_of (GPtrArray  *holders,
+                const char *node_a,
+                const char *node_b)
+{
+  GPtrArray *mine = g_ptr_array_new ();
+
+  for (guint i = 0; holders && i < holders->len; i++)
+    {
+      HddHolder *h = g_ptr_array_index (holders, i);
+
+      if ((node_a && *node_a && g_str_equal (h->node, node_a)) ||
+          (node_b && *node_b && g_str_equal (h->node, node_b)))
+        g_ptr_array_add (mine, h);
+    }
+  return mine;
+}
+
+GVariant *
+hdd_holders_to_variant_if_changed (GVariant  *current,
+                                   GPtrArray *holders)
+{
+  g_autoptr(GVariant) value = g_variant_ref_sink (hdd_holders_to_variant (holders));
+
+  if (current && g_variant_equal (current, value))
+    return NULL;
+  return g_steal_pointer (&value);
+}
+
 char *
 hdd_holders_describe (GPtrArray *holders)
 {

@@ -26,6 +26,23 @@ GPtrArray *hdd_holders_scan (const char * const *nodes);
 /* a(uss): (pid, command, node) */
 GVariant *hdd_holders_to_variant (GPtrArray *holders);
 
+/* Adds copies of @node_a and @node_b, those not NULL or "", to @nodes: the
+ * list a scan takes. */
+void hdd_holders_add_nodes (GPtrArray  *nodes,
+                            const char *node_a,
+                            const char *node_b);
+
+/* The holders in @holders (borrowed) of @node_a or @node_b; either may be
+ * NULL or "" for none. */
+GPtrArray *hdd_holders_of (GPtrArray  *holders,
+                           const char *node_a,
+                           const char *node_b);
+
+/* @holders as a(uss), or NULL when @current already says exactly that: a
+ * property set only on change sends no needless PropertiesChanged. */
+GVariant *hdd_holders_to_variant_if_changed (GVariant  *current,
+                                             GPtrArray *holders);
+
 /* "qemu-system-x86 (pid 1234) holds /dev/vfio/7, …"; "" when empty. */
 char *hdd_holders_describe (GPtrArray *holders);
 

@@ -4,6 +4,7 @@
 #include "hdd-holders.h"
 #include "hdd-log.h"
 #include "hdd-names.h"
+#include "hdd-sysfs.h"
 
 /* How often the holders of a device being released are looked up. */
 #define HOLDERS_POLL_MS 1000
@@ -26,6 +27,8 @@ struct _HddJob
   GArray        *steps;       /* of Step */
   char          *release_device;
   GStrv          release_nodes;
+  char          *release_state;   /* vfio-dev sysfs directory, or NULL */
+  gint64         release_requests;
   guint          holders_timer;
   char          *holders_text;
 
@@ -66,6 +69,7 @@ hdd_job_finalize (GObject *object)
   g_array_unref (self->steps);
   g_free (self->release_device);
   g_strfreev (self->release_nodes);
+  g_free (self->release_state);
   g_free (self->holders_text);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
@@ -108,6 +112,7 @@ hdd_job_new (guint               id,
   hdd_dbus_job_set_state (iface, state_names[HDD_JOB_QUEUED]);
   hdd_dbus_job_set_status (iface, "Queued");
   hdd_dbus_job_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
+  hdd_dbus_job_set_release_requests (iface, -1);
   hdd_dbus_job_set_steps (iface, g_variant_new_array (G_VARIANT_TYPE ("(ts)"), NULL, 0));
   hdd_dbus_job_set_error_name (iface, "");
   hdd_dbus_job_set_error_message (iface, "");
@@ -174,12 +179,43 @@ add_step (HddJob *self, const char *text)
   hdd_message (self->release_device, self->id, "Job %u: %s", self->id, text);
 }
 
+/* release_pending and release_requests of the device's vfio-dev, when the
+ * kernel has them.  Both are read without any lock in the kernel, so the
+ * main loop may read them while the unbind or remove blocks. */
+static void
+poll_release_state (HddJob *self)
+{
+  g_autofree char *pending_path = NULL;
+  g_autofree char *requests_path = NULL;
+  guint64 pending = 0, requests = 0;
+
+  if (self->release_state == NULL)
+    return;
+  pending_path = g_build_filename (self->release_state, "release_pending", NULL);
+  requests_path = g_build_filename (self->release_state, "release_requests", NULL);
+  if (!hdd_sysfs_read_uint (pending_path, &pending, NULL) ||
+      !hdd_sysfs_read_uint (requests_path, &requests, NULL) ||
+      (gint64) requests == self->release_requests)
+    return;  /* not exposed, already gone, or unchanged */
+
+  self->release_requests = (gint64) MIN (requests, (guint64) G_MAXINT32);
+  hdd_dbus_job_set_release_requests (HDD_DBUS_JOB (self), (gint32) self->release_requests);
+  if (pending && requests > 0)
+    {
+      g_autofree char *step =
+        g_strdup_printf ("The kernel asked the holders of %s to release it "
+                         "(request %" G_GUINT64_FORMAT ")", self->release_device, requests);
+      add_step (self, step);
+    }
+}
+
 static void
 poll_holders (HddJob *self)
 {
   g_autoptr(GPtrArray) holders = hdd_holders_scan ((const char * const *) self->release_nodes);
   g_autofree char *text = hdd_holders_describe (holders);
 
+  poll_release_state (self);
   hdd_dbus_job_set_holders (HDD_DBUS_JOB (self), hdd_holders_to_variant (holders));
   if (g_strcmp0 (text, self->holders_text) == 0)
     return;
@@ -213,6 +249,7 @@ typedef struct {
   UpdateKind  kind;
   char       *text;
   char       *step;
+  char       *release_state;
   GStrv       nodes;
   double      progress;
 } Update;
@@ -225,6 +262,7 @@ update_free (gpointer data)
   g_object_unref (u->job);
   g_free (u->text);
   g_free (u->step);
+  g_free (u->release_state);
   g_strfreev (u->nodes);
   g_free (u);
 }
@@ -251,6 +289,9 @@ apply_update (gpointer data)
       self->release_device = g_strdup (u->text);
       g_strfreev (self->release_nodes);
       self->release_nodes = g_steal_pointer (&u->nodes);
+      g_free (self->release_state);
+      self->release_state = g_steal_pointer (&u->release_state);
+      self->release_requests = -1;
       g_clear_pointer (&self->holders_text, g_free);
       hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
       set_state (self, HDD_JOB_WAITING_FOR_RELEASE);
@@ -271,12 +312,25 @@ apply_update (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Always queued, in order, for the main context: g_main_context_invoke()
+ * would run @func in the calling worker whenever the main context is not
+ * owned at that instant (a test between two iterations). */
+static void
+invoke_later (GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify destroy)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_set_static_name (source, "[hostdevd] job report");
+  g_source_attach (source, context);
+}
+
 static void
 post (HddJob *self, Update *u)
 {
   u->job = g_object_ref (self);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
-                              apply_update, u, update_free);
+  invoke_later (self->context, apply_update, u, update_free);
 }
 
 /* ---- Worker side ---- */
@@ -348,6 +402,7 @@ gboolean
 hdd_job_begin_release (HddJob             *self,
                        const char         *device,
                        const char * const *nodes,
+                       const char         *release_state,
                        const char         *step,
                        GError            **error)
 {
@@ -369,6 +424,7 @@ hdd_job_begin_release (HddJob             *self,
   u->kind = UPDATE_BEGIN_RELEASE;
   u->text = g_strdup (device);
   u->step = g_strdup (step);
+  u->release_state = g_strdup (release_state);
   u->nodes = g_strdupv ((char **) nodes);
   post (self, u);
   return TRUE;
@@ -458,7 +514,7 @@ job_thread (gpointer data)
       hdd_job_set_running (self);
       self->func (self, self->data, &o->error);
     }
-  g_main_context_invoke (self->context, finish, o);
+  invoke_later (self->context, finish, o, NULL);
   return NULL;
 }
 

@@ -71,10 +71,14 @@ gboolean hdd_job_check_cancelled (HddJob  *self,
 /* The point of no return: fails with HDD_ERROR_CANCELLED when Cancel() came
  * first, else records @step, makes the job non-cancelable, switches it to
  * waiting-for-release and watches the holders of @nodes until
- * hdd_job_end_release().  @device names the device in the log. */
+ * hdd_job_end_release().  @device names the device in the log.
+ * @release_state, when not NULL, is the sysfs directory of the device's
+ * vfio-dev (/sys/class/vfio-dev/vfioX): its release_pending and
+ * release_requests, when the kernel has them, are shown as well. */
 gboolean hdd_job_begin_release (HddJob             *self,
                                 const char         *device,
                                 const char * const *nodes,
+                                const char         *release_state,
                                 const char         *step,
                                 GError            **error);
 void     hdd_job_end_release   (HddJob *self);

@@ -25,6 +25,7 @@ struct _HddManager
   GUdevClient               *udev;
   HddStore                  *store;
   HddAuthority              *authority;
+  HddMdevManager            *mdevs;
 
   GHashTable                *devices;   /* address -> HddPciDevice */
   GHashTable                *jobs;      /* id -> HddJob */
@@ -49,6 +50,7 @@ hdd_manager_finalize (GObject *object)
 
   g_clear_handle_id (&self->holders_timer, g_source_remove);
   g_clear_object (&self->udev);
+  g_clear_object (&self->mdevs);
   g_hash_table_unref (self->devices);
   g_hash_table_unref (self->jobs);
   g_hash_table_unref (self->locked);
@@ -80,7 +82,8 @@ hdd_manager_init (HddManager *self)
 
 HddManager *
 hdd_manager_new (GDBusConnection *connection,
-                 HddStore        *store)
+                 HddStore        *store,
+                 const char      *mdev_directory)
 {
   HddManager *self = g_object_new (HDD_TYPE_MANAGER, NULL);
 
@@ -88,11 +91,13 @@ hdd_manager_new (GDBusConnection *connection,
   self->store = g_object_ref (store);
   self->authority = hdd_authority_new ();
   self->object_manager = g_dbus_object_manager_server_new (HDD_DBUS_PATH);
+  self->mdevs = hdd_mdev_manager_new (self, mdev_directory);
 
   hdd_dbus_manager_set_version (HDD_DBUS_MANAGER (self), PACKAGE_VERSION);
   hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), FALSE);
   hdd_dbus_manager_set_state_directory (HDD_DBUS_MANAGER (self),
                                         hdd_store_get_directory (store));
+  hdd_dbus_manager_set_mdev_definition_directory (HDD_DBUS_MANAGER (self), mdev_directory);
   return self;
 }
 
@@ -108,6 +113,12 @@ hdd_manager_get_authority (HddManager *self)
   return self->authority;
 }
 
+HddMdevManager *
+hdd_manager_get_mdevs (HddManager *self)
+{
+  return self->mdevs;
+}
+
 HddPciDevice *
 hdd_manager_lookup_device (HddManager *self,
                            const char *address)
@@ -117,13 +128,22 @@ hdd_manager_lookup_device (HddManager *self,
 
 /* ---- Devices ---- */
 
-static void
-export (HddManager *self, const char *path, GDBusInterfaceSkeleton *iface)
+void
+hdd_manager_export (HddManager             *self,
+                    const char             *path,
+                    GDBusInterfaceSkeleton *iface)
 {
   g_autoptr(HddDbusObjectSkeleton) object = hdd_dbus_object_skeleton_new (path);
 
   g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object), iface);
   g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+}
+
+void
+hdd_manager_unexport (HddManager *self,
+                      const char *path)
+{
+  g_dbus_object_manager_server_unexport (self->object_manager, path);
 }
 
 static void
@@ -158,7 +178,8 @@ add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
     }
   device = hdd_pci_device_new (self, address, udev);
   g_hash_table_insert (self->devices, g_strdup (address), device);
-  export (self, hdd_pci_device_get_object_path (device), G_DBUS_INTERFACE_SKELETON (device));
+  hdd_manager_export (self, hdd_pci_device_get_object_path (device),
+                      G_DBUS_INTERFACE_SKELETON (device));
   hdd_info (address, 0, "PCI device %s appeared (driver: %s, IOMMU group %d)", address,
             *hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device))
             ? hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device)) : "none",
@@ -175,8 +196,7 @@ remove_device (HddManager *self, const char *name)
 
   if (device == NULL)
     return;
-  g_dbus_object_manager_server_unexport (self->object_manager,
-                                         hdd_pci_device_get_object_path (device));
+  hdd_manager_unexport (self, hdd_pci_device_get_object_path (device));
   g_hash_table_remove (self->devices, address);
   hdd_info (address, 0, "PCI device %s went away", address);
 }
@@ -230,14 +250,11 @@ on_holders_timer (gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       HddDbusPciDevice *d = value;
-      const char *group_node = hdd_dbus_pci_device_get_vfio_group_node (d);
-      const char *cdev = hdd_dbus_pci_device_get_vfio_device_node (d);
 
-      if (*group_node)
-        g_ptr_array_add (nodes, g_strdup (group_node));
-      if (*cdev)
-        g_ptr_array_add (nodes, g_strdup (cdev));
+      hdd_holders_add_nodes (nodes, hdd_dbus_pci_device_get_vfio_group_node (d),
+                             hdd_dbus_pci_device_get_vfio_device_node (d));
     }
+  hdd_mdev_manager_add_nodes (self->mdevs, nodes);
   g_ptr_array_add (nodes, NULL);
   holders = hdd_holders_scan ((const char * const *) nodes->pdata);
 
@@ -245,17 +262,13 @@ on_holders_timer (gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       HddDbusPciDevice *d = value;
-      g_autoptr(GPtrArray) mine = g_ptr_array_new ();
+      g_autoptr(GPtrArray) mine =
+        hdd_holders_of (holders, hdd_dbus_pci_device_get_vfio_group_node (d),
+                        hdd_dbus_pci_device_get_vfio_device_node (d));
 
-      for (guint i = 0; i < holders->len; i++)
-        {
-          HddHolder *h = g_ptr_array_index (holders, i);
-          if (g_str_equal (h->node, hdd_dbus_pci_device_get_vfio_group_node (d)) ||
-              g_str_equal (h->node, hdd_dbus_pci_device_get_vfio_device_node (d)))
-            g_ptr_array_add (mine, h);
-        }
       hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
     }
+  hdd_mdev_manager_set_holders (self->mdevs, holders);
   return G_SOURCE_CONTINUE;
 }
 
@@ -267,7 +280,7 @@ forget_job (gpointer data)
   HddJob *job = data;
   HddManager *self = g_object_get_data (G_OBJECT (job), "hdd-manager");
 
-  g_dbus_object_manager_server_unexport (self->object_manager, hdd_job_get_object_path (job));
+  hdd_manager_unexport (self, hdd_job_get_object_path (job));
   g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (job)));
   return G_SOURCE_REMOVE;
 }
@@ -335,6 +348,32 @@ on_handle_cancel (HddDbusJob *iface, GDBusMethodInvocation *invocation,
 }
 
 HddJob *
+hdd_manager_start_job_for (HddManager            *self,
+                           const char            *operation,
+                           const char            *object_path,
+                           const char            *subject,
+                           GDBusMethodInvocation *invocation,
+                           HddJobFunc             func,
+                           gpointer               data,
+                           GDestroyNotify         destroy)
+{
+  const char *objects[] = { object_path, NULL };
+  const char *sender = invocation ? g_dbus_method_invocation_get_sender (invocation) : NULL;
+  guint id = self->next_job_id++;
+  HddJob *job = hdd_job_new (id, operation, objects, sender);
+
+  g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
+  hdd_manager_export (self, hdd_job_get_object_path (job), G_DBUS_INTERFACE_SKELETON (job));
+
+  hdd_message (subject, id, "Job %u: %s %s, started by %s",
+               id, operation, subject, sender ? sender : "hostdevd");
+  hdd_job_run (job, func, data, destroy);
+  return job;
+}
+
+HddJob *
 hdd_manager_start_job (HddManager            *self,
                        const char            *operation,
                        HddPciDevice          *device,
@@ -343,21 +382,12 @@ hdd_manager_start_job (HddManager            *self,
                        gpointer               data,
                        GDestroyNotify         destroy)
 {
-  const char *objects[] = { hdd_pci_device_get_object_path (device), NULL };
-  const char *sender = invocation ? g_dbus_method_invocation_get_sender (invocation) : NULL;
-  guint id = self->next_job_id++;
-  HddJob *job = hdd_job_new (id, operation, objects, sender);
+  HddJob *job = hdd_manager_start_job_for (self, operation,
+                                           hdd_pci_device_get_object_path (device),
+                                           hdd_pci_device_get_address (device),
+                                           invocation, func, data, destroy);
 
-  g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
-  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
-  g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
-  export (self, hdd_job_get_object_path (job), G_DBUS_INTERFACE_SKELETON (job));
   hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (device), hdd_job_get_object_path (job));
-
-  hdd_message (hdd_pci_device_get_address (device), id, "Job %u: %s %s, started by %s",
-               id, operation, hdd_pci_device_get_address (device),
-               sender ? sender : "hostdevd");
-  hdd_job_run (job, func, data, destroy);
   return job;
 }
 
@@ -455,6 +485,9 @@ hdd_manager_iface_init (HddDbusManagerIface *iface)
 {
   iface->handle_get_device = handle_get_device;
   iface->handle_get_job = handle_get_job;
+  iface->handle_get_mdev = hdd_mdev_manager_handle_get_mdev;
+  iface->handle_create_mdev = hdd_mdev_manager_handle_create;
+  iface->handle_define_mdev = hdd_mdev_manager_handle_define;
 }
 
 /* ---- Start-up ---- */
@@ -498,5 +531,6 @@ hdd_manager_start (HddManager *self)
                   b->address);
     }
 
+  hdd_mdev_manager_start (self->mdevs);
   self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);
 }

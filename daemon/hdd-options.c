@@ -56,6 +56,19 @@ hdd_options_check (GVariant            *options,
 }
 
 gboolean
+hdd_options_check_call (GDBusMethodInvocation *invocation,
+                        GVariant              *options,
+                        const HddOptionSpec   *spec)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (hdd_options_check (options, spec, &error))
+    return TRUE;
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  return FALSE;
+}
+
+gboolean
 hdd_options_get_boolean (GVariant   *options,
                          const char *name,
                          gboolean    fallback)

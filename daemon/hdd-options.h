@@ -1,7 +1,7 @@
 /* Checking the "a{sv} options" argument every method takes. */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -16,6 +16,12 @@ typedef struct {
 gboolean hdd_options_check (GVariant            *options,
                             const HddOptionSpec *spec,
                             GError             **error);
+
+/* hdd_options_check() for a method call: on failure returns the error to
+ * the caller of @invocation and FALSE. */
+gboolean hdd_options_check_call (GDBusMethodInvocation *invocation,
+                                 GVariant              *options,
+                                 const HddOptionSpec   *spec);
 
 /* The boolean option @name, or @fallback when absent.  Call after
  * hdd_options_check() has vouched for the type. */

@@ -11,6 +11,7 @@
 #include "hdd-pci-ops.h"
 #include "hdd-pci-sysfs.h"
 #include "hdd-sysfs.h"
+#include "hdd-vfio-sysfs.h"
 
 struct _HddPciDevice
 {
@@ -170,13 +171,7 @@ hdd_pci_device_refresh (HddPciDevice *self,
 
   if (hdd_driver_is_vfio (driver))
     {
-      if (group >= 0)
-        {
-          g_autofree char *node = g_strdup_printf ("/dev/vfio/%d", group);
-          g_autofree char *path = hdd_sysfs_path ("%s", node);
-          if (hdd_sysfs_exists (path))
-            group_node = g_steal_pointer (&node);
-        }
+      group_node = hdd_vfio_group_node (group);
       cdev = hdd_pci_read_vfio_device_node (self->address);
     }
 
@@ -200,15 +195,12 @@ void
 hdd_pci_device_set_holders_from (HddPciDevice *self,
                                  GPtrArray    *holders)
 {
-  GVariant *value = hdd_holders_to_variant (holders);
-  GVariant *old = hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self));
+  g_autoptr(GVariant) value =
+    hdd_holders_to_variant_if_changed (hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self)),
+                                       holders);
 
-  if (old && g_variant_equal (old, value))
-    {
-      g_variant_unref (g_variant_ref_sink (value));
-      return;
-    }
-  hdd_dbus_pci_device_set_holders (HDD_DBUS_PCI_DEVICE (self), value);
+  if (value)
+    hdd_dbus_pci_device_set_holders (HDD_DBUS_PCI_DEVICE (self), value);
 }
 
 /* ---- Methods ---- */
@@ -218,17 +210,6 @@ static const HddOptionSpec bind_options[] = {
   { "persist", "b" },
   { NULL }
 };
-
-static gboolean
-check_options (GDBusMethodInvocation *invocation, GVariant *options, const HddOptionSpec *spec)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (hdd_options_check (options, spec, &error))
-    return TRUE;
-  g_dbus_method_invocation_return_gerror (invocation, error);
-  return FALSE;
-}
 
 static void
 do_bind_vfio (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
@@ -269,7 +250,7 @@ handle_bind_vfio (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GV
 {
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
-  if (check_options (invocation, options, bind_options) &&
+  if (hdd_options_check_call (invocation, options, bind_options) &&
       check_viable (self, invocation, options))
     hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
                             invocation, options, HDD_ACTION_BIND, do_bind_vfio);
@@ -291,7 +272,7 @@ handle_restore (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVar
 {
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
-  if (check_options (invocation, options, NULL))
+  if (hdd_options_check_call (invocation, options, NULL))
     hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
                             invocation, options, HDD_ACTION_BIND, do_restore);
   return TRUE;
@@ -327,7 +308,7 @@ handle_persist (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVar
 {
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
-  if (check_options (invocation, options, NULL))
+  if (hdd_options_check_call (invocation, options, NULL))
     hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
                             invocation, options, HDD_ACTION_PERSIST, do_persist);
   return TRUE;
@@ -365,7 +346,7 @@ handle_forget (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVari
 {
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
-  if (check_options (invocation, options, NULL))
+  if (hdd_options_check_call (invocation, options, NULL))
     hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
                             invocation, options, HDD_ACTION_PERSIST, do_forget);
   return TRUE;

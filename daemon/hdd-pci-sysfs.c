@@ -3,6 +3,7 @@
 #include "hdd-error.h"
 #include "hdd-pci-address.h"
 #include "hdd-sysfs.h"
+#include "hdd-vfio-sysfs.h"
 
 #include <gio/gio.h>
 
@@ -27,16 +28,20 @@ hdd_pci_read_driver_override (const char *address)
   return g_steal_pointer (&value);
 }
 
+/* "/sys/bus/pci/devices/ADDRESS", the device directory of the generic
+ * VFIO helpers. */
+static char *
+device_dir (const char *address)
+{
+  return g_strdup_printf ("/sys/bus/pci/devices/%s", address);
+}
+
 int
 hdd_pci_read_iommu_group (const char *address)
 {
-  g_autofree char *path = hdd_sysfs_path ("/sys/bus/pci/devices/%s/iommu_group", address);
-  g_autofree char *name = hdd_sysfs_link_basename (path);
-  guint64 group;
+  g_autofree char *dir = device_dir (address);
 
-  if (name == NULL || !g_ascii_string_to_unsigned (name, 10, 0, G_MAXINT, &group, NULL))
-    return -1;
-  return (int) group;
+  return hdd_vfio_read_iommu_group (dir);
 }
 
 static int
@@ -76,16 +81,9 @@ hdd_iommu_group_members (int      group,
 char *
 hdd_pci_read_vfio_device_node (const char *address)
 {
-  g_autofree char *path = hdd_sysfs_path ("/sys/bus/pci/devices/%s/vfio-dev", address);
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
+  g_autofree char *dir = device_dir (address);
 
-  if (dir == NULL)
-    return NULL;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, "vfio"))
-      return g_strdup_printf ("/dev/vfio/devices/%s", name);
-  return NULL;
+  return hdd_vfio_read_device_node (dir);
 }
 
 gboolean
@@ -112,16 +110,15 @@ hdd_driver_keeps_group_viable (const char *driver)
 GStrv
 hdd_pci_vfio_nodes (const char *address)
 {
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-  int group = hdd_pci_read_iommu_group (address);
-  g_autofree char *cdev = hdd_pci_read_vfio_device_node (address);
+  g_autofree char *dir = device_dir (address);
 
-  if (group >= 0)
-    {
-      g_autofree char *node = g_strdup_printf ("/dev/vfio/%d", group);
-      g_strv_builder_add (b, node);
-    }
-  if (cdev)
-    g_strv_builder_add (b, cdev);
-  return g_strv_builder_end (b);
+  return hdd_vfio_nodes (dir);
+}
+
+char *
+hdd_pci_release_state_dir (const char *address)
+{
+  g_autofree char *dir = device_dir (address);
+
+  return hdd_vfio_release_state_dir (dir);
 }

@@ -40,4 +40,7 @@ G_BEGIN_DECLS
  * VFIO: /dev/vfio/GROUP and the device cdev, whichever exist. */
 GStrv hdd_pci_vfio_nodes (const char *address);
 
+/* See hdd_vfio_release_state_dir(). */
+char *hdd_pci_release_state_dir (const char *address);
+
 G_END_DECLS

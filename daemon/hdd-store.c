@@ -1,14 +1,11 @@
 #include "hdd-store.h"
 
 #include "hdd-error.h"
+#include "hdd-file.h"
 #include "hdd-pci-address.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #define STORE_FILE "bindings.conf"
 #define KEY_ORIGINAL_DRIVER "OriginalDriver"
@@ -147,8 +144,7 @@ remove_stale_temporaries (HddStore *self)
 
   while (dir && (name = g_dir_read_name (dir)))
     {
-      if (g_str_has_prefix (name, STORE_FILE ".") &&
-          strlen (name) == strlen (STORE_FILE) + 7 &&
+      if (hdd_file_is_stale_temporary (name, STORE_FILE) &&
           !g_str_has_prefix (name, STORE_FILE ".corrupt"))
         {
           g_autofree char *p = g_build_filename (self->directory, name, NULL);
@@ -221,25 +217,6 @@ list_locked (HddStore *self)
   return list;
 }
 
-/* fsync of the directory makes the rename itself durable. */
-static gboolean
-sync_directory (const char *directory, GError **error)
-{
-  int fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0 || fsync (fd) < 0)
-    {
-      int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "Could not sync %s: %s", directory, g_strerror (err));
-      if (fd >= 0)
-        close (fd);
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
-}
-
 static gboolean
 write_locked (HddStore *self, GHashTable *entries, GError **error)
 {
@@ -267,20 +244,7 @@ write_locked (HddStore *self, GHashTable *entries, GError **error)
       g_key_file_set_boolean (kf, b->address, KEY_PERSISTENT, b->persistent);
     }
   data = g_key_file_to_data (kf, &len, NULL);
-
-  if (g_mkdir_with_parents (self->directory, 0755) < 0)
-    {
-      int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "Could not create %s: %s", self->directory, g_strerror (err));
-      return FALSE;
-    }
-  if (!g_file_set_contents_full (self->path, data, (gssize) len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT |
-                                 G_FILE_SET_CONTENTS_DURABLE,
-                                 0644, error))
-    return FALSE;
-  return sync_directory (self->directory, error);
+  return hdd_file_replace (self->path, data, len, 0644, error);
 }
 
 /* Applies a change to a copy, writes the copy, and only then swaps it in,

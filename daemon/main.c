@@ -14,6 +14,7 @@
 
 typedef struct {
   GMainLoop  *loop;
+  const char *mdev_dir;
   HddStore   *store;
   HddManager *manager;
   int         exit_code;
@@ -42,7 +43,7 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
 {
   Daemon *d = user_data;
 
-  d->manager = hdd_manager_new (connection, d->store);
+  d->manager = hdd_manager_new (connection, d->store, d->mdev_dir);
   hdd_manager_start (d->manager);
 }
 
@@ -85,6 +86,7 @@ main (int argc, char **argv)
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *state_dir = NULL;
+  g_autofree char *mdev_dir = NULL;
   gboolean replace = FALSE;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
@@ -95,6 +97,9 @@ main (int argc, char **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
       "Where persistent bindings live (default: $HOSTDEVD_STATE_DIR or " HDD_STATE_DIR ")", "DIR" },
+    { "mdev-dir", 0, 0, G_OPTION_ARG_FILENAME, &mdev_dir,
+      "Where mdev definitions live, in mdevctl's format (default: $HOSTDEVD_MDEVCTL_DIR or "
+      HDD_MDEVCTL_DIR ")", "DIR" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -122,8 +127,13 @@ main (int argc, char **argv)
     state_dir = g_strdup (g_getenv ("HOSTDEVD_STATE_DIR"));
   if (state_dir == NULL)
     state_dir = g_strdup (HDD_STATE_DIR);
+  if (mdev_dir == NULL)
+    mdev_dir = g_strdup (g_getenv ("HOSTDEVD_MDEVCTL_DIR"));
+  if (mdev_dir == NULL)
+    mdev_dir = g_strdup (HDD_MDEVCTL_DIR);
 
   d.loop = g_main_loop_new (NULL, FALSE);
+  d.mdev_dir = mdev_dir;
   d.store = hdd_store_new (state_dir);
   if (!hdd_store_load (d.store, &error))
     {

@@ -3,11 +3,13 @@
 # Idempotent: apt runs only when something is missing.
 set -eu
 
+# mdevctl: tests/fixtures/mdevctl/make-fixtures.sh makes the definition
+# fixtures with the real one.
 PACKAGES="
 build-essential pkg-config meson ninja-build
 libglib2.0-dev libglib2.0-bin libgudev-1.0-dev libjson-glib-dev
 libvirt-dev libpolkit-gobject-1-dev libsystemd-dev
-umockdev libumockdev-dev gir1.2-umockdev-1.0
+umockdev libumockdev-dev gir1.2-umockdev-1.0 mdevctl
 python3 python3-gi python3-dbus python3-dbusmock python3-pytest
 dbus dbus-daemon
 "

@@ -22,7 +22,8 @@ HOSTDEVD = os.path.join(BUILD, 'daemon', 'hostdevd')
 HOSTDEVCTL = os.path.join(BUILD, 'cli', 'hostdevctl')
 
 BUS_NAME = 'org.hostdevd1'
-ALL_ACTIONS = ['org.hostdevd1.bind', 'org.hostdevd1.persist', 'org.hostdevd1.cancel-any']
+ALL_ACTIONS = ['org.hostdevd1.bind', 'org.hostdevd1.persist', 'org.hostdevd1.cancel-any',
+               'org.hostdevd1.mdev', 'org.hostdevd1.mdev-define']
 
 
 @pytest.fixture(scope='session')
@@ -55,17 +56,20 @@ def testbed():
 class Daemon:
     """The real hostdevd under umockdev-wrapper, on the private bus."""
 
-    def __init__(self, bus, testbed, state_dir, log_path):
+    def __init__(self, bus, testbed, state_dir, log_path, mdev_dir=None):
         self.bus = bus
         self.testbed = testbed
         self.state_dir = state_dir
         self.log_path = log_path
+        # The mdev definitions (mdevctl's /etc/mdevctl.d).
+        self.mdev_dir = mdev_dir or os.path.join(os.path.dirname(log_path), 'mdevctl.d')
         self.proc = None
 
     def env(self):
         env = dict(os.environ)
         env['UMOCKDEV_DIR'] = self.testbed.root
         env['HOSTDEVD_STATE_DIR'] = self.state_dir
+        env['HOSTDEVD_MDEVCTL_DIR'] = self.mdev_dir
         env['G_DEBUG'] = 'fatal-criticals'
         env.pop('HOSTDEVD_ROOT', None)
         return env
@@ -122,6 +126,21 @@ class Daemon:
 
     def job_props(self, path):
         return self.props(path, 'org.hostdevd1.Job')
+
+    def mdev_path(self, uuid):
+        return self.manager().GetMdev(uuid, dbus.Dictionary({}, signature='sv'))
+
+    def mdev(self, uuid):
+        return dbus.Interface(self.obj(self.mdev_path(uuid)), 'org.hostdevd1.Mdev')
+
+    def mdev_props(self, uuid):
+        return self.props(self.mdev_path(uuid), 'org.hostdevd1.Mdev')
+
+    def managed(self, iface):
+        """Properties of every managed object with @iface, by path."""
+        om = dbus.Interface(self.obj('/org/hostdevd1'), 'org.freedesktop.DBus.ObjectManager')
+        return {str(p): ifaces[iface] for p, ifaces in om.GetManagedObjects().items()
+                if iface in ifaces}
 
     def wait_job(self, path, timeout=20, states=('completed', 'failed', 'cancelled')):
         deadline = time.monotonic() + timeout

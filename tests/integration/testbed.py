@@ -21,11 +21,13 @@ import gi
 gi.require_version('UMockdev', '1.0')
 from gi.repository import UMockdev  # noqa: E402
 
+from mdev_testbed import MTTY_TYPES, FakeMdevKernel, MdevTestbed  # noqa: E402
+
 # What the real kernel would pick at probe time for each device.
 NATIVE = {}
 
 
-class Testbed:
+class Testbed(MdevTestbed):
     def __init__(self):
         self.tb = UMockdev.Testbed.new()
         self.root = self.tb.get_root_dir()
@@ -193,6 +195,7 @@ class FakeKernel:
         self.probe_delay = 0.0       # seconds a probe takes
         self.log = []                # (file, value) as written by the daemon
         self.threads = [threading.Thread(target=self._poll, daemon=True)]
+        self.mdev = FakeMdevKernel(testbed, self.log)
         self.fifos = {}              # driver -> fd open O_RDWR on its unbind FIFO
         for drv in os.listdir(self.tb.path('/sys/bus/pci/drivers')):
             unbind = self.tb.path('/sys/bus/pci/drivers/%s/unbind' % drv)
@@ -215,6 +218,7 @@ class FakeKernel:
     def start(self):
         for t in self.threads:
             t.start()
+        self.mdev.start()
         return self
 
     def stop(self):
@@ -227,6 +231,7 @@ class FakeKernel:
         for fd in self.fifos.values():
             os.close(fd)
         os.close(self.probe_fd)
+        self.mdev.stop()
 
     # -- holding ------------------------------------------------------------
     @contextlib.contextmanager
@@ -362,6 +367,9 @@ def hypervisor_testbed(blocking=True):
     group 5: 0000:02:00.0, 0000:02:00.1  two functions of one card (e1000e)
     group 6: 0000:03:00.0  QEMU edu device, no driver
     none:    0000:05:00.0  nvme without IOMMU group
+
+    and the mdev parent mtty (/sys/devices/virtual/mtty/mtty) with the
+    types mtty-1 (24 instances) and mtty-2 (12).
     """
     tb = Testbed()
     for drv in ('e1000e', 'pcieport', 'nvme'):
@@ -378,4 +386,6 @@ def hypervisor_testbed(blocking=True):
                vendor_name=None, device_name=None)
     tb.add_pci('0000:05:00.0', None, 'nvme', vendor=0x1b36, device=0x0010, cls=0x010802,
                vendor_name='Red Hat, Inc.', device_name='QEMU NVM Express Controller')
+    tb.add_mdev_parent('mtty', '/sys/devices/virtual/mtty/mtty', 'mtty',
+                       {k: dict(v) for k, v in MTTY_TYPES.items()})
     return tb

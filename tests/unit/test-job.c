@@ -1,6 +1,9 @@
 #include "hdd-error.h"
 #include "hdd-job.h"
 
+#include <glib/gstdio.h>
+#include <string.h>
+
 /* A job function that stops at two gates the test opens. */
 typedef struct {
   GMutex   lock;
@@ -8,6 +11,7 @@ typedef struct {
   int      gate;         /* how far the test lets the job go */
   gboolean release;      /* whether to enter the point of no return */
   gboolean reached_release;
+  const char *release_state;  /* vfio-dev directory with the release state */
 } Gates;
 
 static void
@@ -40,7 +44,8 @@ gated_func (HddJob *job, gpointer data, GError **error)
     return FALSE;
   if (g->release)
     {
-      if (!hdd_job_begin_release (job, "0000:01:00.0", nodes, "releasing", error))
+      if (!hdd_job_begin_release (job, "0000:01:00.0", nodes, g->release_state, "releasing",
+                                  error))
         return FALSE;
       g_atomic_int_set (&g->reached_release, TRUE);
       wait_gate (g, 2);
@@ -127,6 +132,67 @@ test_cancel_refused_while_releasing (void)
   g_clear_error (&error);
   g_assert_false (hdd_job_cancel (job, &error));
   g_assert_error (error, HDD_ERROR, HDD_ERROR_BUSY);
+  /* No release state given: the kernel does not say. */
+  g_assert_cmpint (hdd_dbus_job_get_release_requests (HDD_DBUS_JOB (job)), ==, -1);
+}
+
+static void
+set_release_state (const char *dir, const char *pending, const char *requests)
+{
+  g_autofree char *p = g_build_filename (dir, "release_pending", NULL);
+  g_autofree char *r = g_build_filename (dir, "release_requests", NULL);
+
+  g_assert_true (g_file_set_contents (p, pending, -1, NULL));
+  g_assert_true (g_file_set_contents (r, requests, -1, NULL));
+}
+
+static void
+wait_for_requests (HddJob *job, int n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (hdd_dbus_job_get_release_requests (HDD_DBUS_JOB (job)) != n)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* What vfio-dev's release_pending and release_requests say reaches the
+ * job's ReleaseRequests and its steps while it waits. */
+static void
+test_release_requests_shown (void)
+{
+  g_autoptr(HddJob) job = hdd_job_new (4, "remove-mdev", NULL, NULL);
+  g_autofree char *dir = g_dir_make_tmp ("hostdevd-vfio-dev-XXXXXX", NULL);
+  g_autoptr(GString) steps = g_string_new (NULL);
+  Gates g = { .gate = 1, .release = TRUE, .release_state = dir };
+  GVariantIter iter;
+  const char *text;
+
+  set_release_state (dir, "0\n", "0\n");
+  hdd_job_run (job, gated_func, &g, NULL);
+  wait_for_requests (job, 0);
+  set_release_state (dir, "1\n", "1\n");
+  wait_for_requests (job, 1);
+  set_release_state (dir, "1\n", "3\n");
+  wait_for_requests (job, 3);
+  open_gate (&g, 2);
+  run_until_completed (job);
+  g_assert_cmpint (hdd_dbus_job_get_release_requests (HDD_DBUS_JOB (job)), ==, 3);
+
+  g_variant_iter_init (&iter, hdd_dbus_job_get_steps (HDD_DBUS_JOB (job)));
+  while (g_variant_iter_next (&iter, "(t&s)", NULL, &text))
+    g_string_append_printf (steps, "%s\n", text);
+  g_assert_nonnull (strstr (steps->str, "asked the holders of 0000:01:00.0 to release it (request 1)\n"));
+  g_assert_nonnull (strstr (steps->str, "(request 3)\n"));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *f = g_build_filename (dir, i ? "release_pending" : "release_requests", NULL);
+      g_remove (f);
+    }
+  g_rmdir (dir);
 }
 
 int
@@ -136,5 +202,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job/completes-with-steps", test_completes_with_steps);
   g_test_add_func ("/job/cancel-before-point-of-no-return", test_cancel_before_point_of_no_return);
   g_test_add_func ("/job/cancel-refused-while-releasing", test_cancel_refused_while_releasing);
+  g_test_add_func ("/job/release-requests-shown", test_release_requests_shown);
   return g_test_run ();
 }

@@ -1,0 +1,98 @@
+/* hostdevctl mdev remove / stop / start / undefine: what is done to an
+ * existing mdev, named by its UUID. */
+#include "hostdevctl-common.h"
+
+#define MISSING_UUID "Missing the UUID of an mdev (“hostdevctl mdev list” shows them)"
+
+typedef gboolean (*JobCall) (HddDbusMdev  *proxy,
+                             GVariant     *options,
+                             char        **job,
+                             GCancellable *cancellable,
+                             GError      **error);
+
+/* remove, stop, start: a job, followed like "bind" follows its own. */
+static int
+run_job (int         argc,
+         char      **argv,
+         const char *command,
+         const char *summary,
+         JobCall     call)
+{
+  gboolean no_wait = FALSE;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
+      "Print the job and return instead of waiting for it", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the job as JSON (see hostdevctl(1))", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = hdc_option_context_new ("UUID", summary);
+  g_autoptr(HdcClient) client = NULL;
+  g_autoptr(HddDbusMdev) mdev = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!hdc_parse_options (context, command, &argc, &argv, 1, MISSING_UUID))
+    return HDC_EXIT_USAGE;
+
+  client = hdc_client_new (&error);
+  if (client == NULL)
+    return hdc_fail (error);
+  mdev = hdc_client_get_mdev (client, argv[1], &error);
+  if (mdev == NULL || !call (mdev, hdc_options_new (mdev), &job, NULL, &error))
+    return hdc_fail (error);
+  return hdc_follow_job (client, job, no_wait, json);
+}
+
+int
+hdc_mdev_remove (int argc, char **argv)
+{
+  return run_job (argc, argv, "mdev remove",
+                  "Remove the running mdev UUID and wait until it is gone.  While a "
+                  "process holds it, the kernel waits for it to let go: the progress shows "
+                  "who holds it and how often the kernel asked.  A definition stays.",
+                  hdd_dbus_mdev_call_remove_sync);
+}
+
+int
+hdc_mdev_stop (int argc, char **argv)
+{
+  return run_job (argc, argv, "mdev stop",
+                  "Remove the running mdev UUID, as “mdev remove” does; its definition "
+                  "stays, so that “mdev start” creates it again.",
+                  hdd_dbus_mdev_call_stop_sync);
+}
+
+int
+hdc_mdev_start (int argc, char **argv)
+{
+  return run_job (argc, argv, "mdev start",
+                  "Create the defined mdev UUID as its definition says, and wait until "
+                  "it is done.",
+                  hdd_dbus_mdev_call_start_sync);
+}
+
+int
+hdc_mdev_undefine (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context =
+    hdc_option_context_new ("UUID", "Delete the definition of the mdev UUID.  A running mdev "
+                            "keeps running.");
+  g_autoptr(HdcClient) client = NULL;
+  g_autoptr(HddDbusMdev) mdev = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hdc_parse_options (context, "mdev undefine", &argc, &argv, 1, MISSING_UUID))
+    return HDC_EXIT_USAGE;
+
+  client = hdc_client_new (&error);
+  if (client == NULL)
+    return hdc_fail (error);
+  mdev = hdc_client_get_mdev (client, argv[1], &error);
+  if (mdev == NULL ||
+      !hdd_dbus_mdev_call_undefine_sync (mdev, hdc_options_new (mdev), NULL, &error))
+    return hdc_fail (error);
+  printf ("mdev %s is no longer defined\n", hdd_dbus_mdev_get_uuid (mdev));
+  return HDC_EXIT_OK;
+}

@@ -1,0 +1,40 @@
+/* The jobs that create and remove mdevs.
+ *
+ * Create writes the UUID to the type's "create", then each attribute in
+ * order to the mdev's sysfs directory, as mdevctl does; when anything fails
+ * it removes the mdev again, so that nothing is left half-created.  Remove
+ * writes 1 to the mdev's "remove", which blocks in the kernel for as long
+ * as a process holds the device: the job then waits, showing the holders
+ * and the release requests the kernel sent. */
+#pragma once
+
+#include "hdd-job.h"
+#include "hdd-mdev.h"
+
+G_BEGIN_DECLS
+
+/* What a create needs from the kernel, checked in the method call (so the
+ * caller hears at once) and again in the job: the parent and the type exist
+ * (NotFound), the UUID is not running (AlreadyExists), an instance is left
+ * (Busy). */
+gboolean hdd_mdev_ops_check_create (const HddMdevConfig *config,
+                                    GError             **error);
+
+/* Creates @mdev as @config says ("create-mdev", "start-mdev"). */
+HddJob *hdd_mdev_ops_start_create (HddMdevManager        *manager,
+                                   HddMdev               *mdev,
+                                   const HddMdevConfig   *config,
+                                   const char            *operation,
+                                   GDBusMethodInvocation *invocation);
+
+/* Removes the running @mdev ("remove-mdev", "stop-mdev"). */
+HddJob *hdd_mdev_ops_start_remove (HddMdevManager        *manager,
+                                   HddMdev               *mdev,
+                                   const char            *operation,
+                                   GDBusMethodInvocation *invocation);
+
+/* How long the mdev may take to appear or go once the kernel accepted the
+ * write. */
+#define HDD_MDEV_SETTLE_TIMEOUT_MS 5000
+
+G_END_DECLS

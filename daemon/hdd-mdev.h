@@ -1,0 +1,45 @@
+/* One mediated device, running, defined, or both, exported as
+ * org.hostdevd1.Mdev. */
+#pragma once
+
+#include "hdd-dbus-generated.h"
+#include "hdd-mdevctl.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HddMdevManager HddMdevManager;
+
+#define HDD_TYPE_MDEV (hdd_mdev_get_type ())
+G_DECLARE_FINAL_TYPE (HddMdev, hdd_mdev, HDD, MDEV, HddDbusMdevSkeleton)
+
+/* @uuid must be canonical. */
+HddMdev *hdd_mdev_new (HddMdevManager *manager,
+                       const char     *uuid);
+
+const char *hdd_mdev_get_uuid        (HddMdev *self);
+const char *hdd_mdev_get_object_path (HddMdev *self);
+
+/* The persistent definition, NULL when there is none. */
+const HddMdevConfig *hdd_mdev_get_definition (HddMdev *self);
+void                 hdd_mdev_set_definition (HddMdev             *self,
+                                              const HddMdevConfig *definition);
+
+/* What CreateMdev was asked for: shown (parent, type, attributes) while the
+ * mdev has no definition. */
+void hdd_mdev_set_created (HddMdev             *self,
+                           const HddMdevConfig *created);
+
+/* Re-reads what sysfs says: Active, parent and type, IOMMU group, nodes. */
+void hdd_mdev_refresh (HddMdev *self);
+
+/* Whether a job operates on the mdev. */
+gboolean hdd_mdev_is_busy (HddMdev *self);
+
+/* Whether the object has a reason to exist: running, defined or busy. */
+gboolean hdd_mdev_is_wanted (HddMdev *self);
+
+/* Sets the holders found by the manager's scan. */
+void hdd_mdev_set_holders_from (HddMdev   *self,
+                                GPtrArray *holders);
+
+G_END_DECLS

@@ -1,0 +1,278 @@
+"""mdev parents in the umockdev testbed, and the fake kernel's part for them.
+
+MdevTestbed (mixed into testbed.Testbed) builds parents the way
+mdev_register_parent() shows them: PARENT/mdev_supported_types/TYPE with
+name, description, device_api, available_instances and create, and the
+/sys/class/mdev_bus/PARENT link.
+
+FakeMdevKernel answers hostdevd's writes: a UUID written to a type's
+`create` makes the mdev (its directory with mdev_type and iommu_group links,
+vfio-dev/vfioX with release_pending and release_requests, /dev/vfio/N and
+/dev/vfio/devices/vfioX, the /sys/bus/mdev/devices link, an "add" uevent)
+and takes an instance; "1" written to its `remove` undoes all that.  Each
+`remove` is a FIFO the fake kernel keeps open read-write, so hostdevd's
+open() never blocks (umockdev's path lock would deadlock); while a test
+holds the mdev (FakeMdevKernel.hold) the FIFO is kept full, so hostdevd's
+write() blocks like the kernel's vfio_unregister_group_dev(), which shows
+release_pending 1 and counts its requests in release_requests.
+"""
+
+import contextlib
+import os
+import threading
+import time
+
+# What the mtty sample driver offers.
+MTTY_TYPES = {
+    'mtty-1': dict(name='Single port serial', description='virtual serial port',
+                   device_api='vfio-pci', instances=24),
+    'mtty-2': dict(name='Dual port serial', description='virtual serial ports',
+                   device_api='vfio-pci', instances=12),
+}
+# Attributes every fake mdev has, and those its vendor driver rejects
+# (they lead to /dev/full: a write fails with ENOSPC).
+MDEV_ATTRS = ('label', 'serial/baud', 'note', 'ctl')
+MDEV_REJECTED = ('reject_me',)
+
+
+class MdevTestbed:
+    """Mixed into testbed.Testbed: needs self.tb, self.path, self._write."""
+
+    def add_mdev_parent(self, name, syspath, subsystem, types, populate=True):
+        if not hasattr(self, 'mdev_parents'):
+            self.mdev_parents = {}
+        self.tb.add_from_string('P: %s\nE: SUBSYSTEM=%s\n' % (syspath[len('/sys'):], subsystem))
+        self.mdev_parents[name] = dict(syspath=syspath, types=types)
+        if populate:
+            self.populate_mdev_parent(name)
+
+    def populate_mdev_parent(self, name):
+        """What mdev_register_parent() adds, after the device's "add"."""
+        p = self.mdev_parents[name]
+        for t, info in p['types'].items():
+            d = self.mdev_type_dir(name, t)
+            os.makedirs(os.path.join(d, 'devices'))
+            for attr in ('name', 'description', 'device_api'):
+                self._write(os.path.join(d, attr), info[attr] + '\n')
+            self._write(os.path.join(d, 'available_instances'), '%d\n' % info['instances'])
+            self._write(os.path.join(d, 'create'), '')
+        os.makedirs(self.path('/sys/class/mdev_bus'), exist_ok=True)
+        os.symlink(os.path.relpath(self.path(p['syspath']), self.path('/sys/class/mdev_bus')),
+                   self.path('/sys/class/mdev_bus/' + name))
+
+    def mdev_type_dir(self, parent, type_):
+        return self.path('%s/mdev_supported_types/%s'
+                         % (self.mdev_parents[parent]['syspath'], type_))
+
+    def available(self, parent, type_):
+        return int(self.read(os.path.join(self.mdev_type_dir(parent, type_),
+                                          'available_instances')))
+
+    def set_available(self, parent, type_, n):
+        self._write(os.path.join(self.mdev_type_dir(parent, type_), 'available_instances'),
+                    '%d\n' % n)
+
+    def mdev_dir(self, uuid):
+        return self.path('/sys/bus/mdev/devices/' + uuid)
+
+    def mdevs(self):
+        try:
+            return sorted(os.listdir(self.path('/sys/bus/mdev/devices')))
+        except FileNotFoundError:
+            return []
+
+
+class FakeMdevKernel:
+    """Answers writes to create and remove as the mdev core would."""
+
+    def __init__(self, testbed, log, request_interval=1.0):
+        self.tb = testbed
+        self.log = log                      # shared with FakeKernel
+        self.request_interval = request_interval   # the kernel's: 10 s
+        self.mdevs = {}                     # uuid -> dict
+        self.held = set()
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self._next_group = 100
+        self._next_vfio = 100
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(timeout=5)
+        for m in self.mdevs.values():
+            os.close(m['fifo'])
+
+    # -- holding ------------------------------------------------------------
+    @contextlib.contextmanager
+    def hold(self, uuid):
+        """Opens the mdev's /dev/vfio/N like a VM and keeps its remove
+        blocked until the block ends."""
+        m = self.mdevs[uuid]
+        fd = os.open(self.tb.path('/dev/vfio/%d' % m['group']), os.O_RDONLY)
+        with self.lock:
+            self.held.add(uuid)
+            _fill(m['fifo'])
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+            with self.lock:
+                self.held.discard(uuid)
+
+    def release_state(self, uuid):
+        m = self.mdevs[uuid]
+        return m['pending'], m['requests']
+
+    # -- the kernel's part ---------------------------------------------------
+    def _run(self):
+        next_scan = 0.0
+        while not self.stop_event.is_set():
+            with self.lock:
+                for parent, p in list(getattr(self.tb, 'mdev_parents', {}).items()):
+                    for type_ in list(p['types']):
+                        create = os.path.join(self.tb.mdev_type_dir(parent, type_), 'create')
+                        uuid = _take(create)
+                        if uuid:
+                            self._create(parent, type_, uuid)
+                scan = time.monotonic() >= next_scan
+                if scan:
+                    next_scan = time.monotonic() + 0.1
+                for uuid in list(self.mdevs):
+                    self._serve(uuid, scan)
+            time.sleep(0.01)
+
+    def _create(self, parent, type_, uuid):
+        self.log.append(('/sys/class/mdev_bus/%s/mdev_supported_types/%s/create'
+                         % (parent, type_), uuid))
+        p = self.tb.mdev_parents[parent]
+        if (uuid in self.mdevs or len(uuid) != 36 or uuid != uuid.lower()
+                or self.tb.available(parent, type_) == 0):
+            self.log.append(('create refused', uuid))
+            return
+        syspath = '%s/%s' % (p['syspath'], uuid)
+        d = self.tb.path(syspath)
+        group, self._next_group = self._next_group, self._next_group + 1
+        vfio, self._next_vfio = 'vfio%d' % self._next_vfio, self._next_vfio + 1
+        gdir = self.tb.path('/sys/kernel/iommu_groups/%d/devices' % group)
+        os.makedirs(gdir)
+        os.symlink(os.path.relpath(d, gdir), os.path.join(gdir, uuid))
+        # Everything in place before the device is (its /sys/bus/mdev link,
+        # made by umockdev): the kernel's create is synchronous.
+        vdir = os.path.join(d, 'vfio-dev', vfio)
+        os.makedirs(vdir)
+        self.tb._write(os.path.join(vdir, 'release_pending'), '0\n')
+        self.tb._write(os.path.join(vdir, 'release_requests'), '0\n')
+        os.makedirs(self.tb.path('/sys/class/vfio-dev'), exist_ok=True)
+        os.symlink(os.path.relpath(vdir, self.tb.path('/sys/class/vfio-dev')),
+                   self.tb.path('/sys/class/vfio-dev/' + vfio))
+        self.tb._write(self.tb.path('/dev/vfio/%d' % group), '')
+        self.tb._write(self.tb.path('/dev/vfio/devices/' + vfio), '')
+        for attr in MDEV_ATTRS:
+            os.makedirs(os.path.dirname(os.path.join(d, attr)), exist_ok=True)
+            self.tb._write(os.path.join(d, attr), '')
+        for attr in MDEV_REJECTED:
+            os.symlink('/dev/full', os.path.join(d, attr))
+        os.mkfifo(os.path.join(d, 'remove'))
+        fifo = os.open(os.path.join(d, 'remove'), os.O_RDWR | os.O_NONBLOCK)
+        self.tb.tb.add_from_string('\n'.join([
+            'P: ' + syspath[len('/sys'):], 'E: SUBSYSTEM=mdev', 'E: MDEV_TYPE=' + type_,
+            'L: mdev_type=../mdev_supported_types/' + type_,
+            'L: iommu_group=' + os.path.relpath(os.path.dirname(gdir), d)]) + '\n')
+        self.mdevs[uuid] = dict(parent=parent, type=type_, syspath=syspath, group=group,
+                                vfio=vfio, vdir=vdir, fifo=fifo,
+                                fifo_id=(os.fstat(fifo).st_dev, os.fstat(fifo).st_ino),
+                                pending=False, requests=0, next_request=0.0)
+        self.tb.set_available(parent, type_, self.tb.available(parent, type_) - 1)
+        self.tb.tb.uevent(syspath, 'add')
+
+    def _serve(self, uuid, scan):
+        m = self.mdevs[uuid]
+        if uuid in self.held:
+            if not m['pending'] and scan and self._write_pending(m):
+                # The remove started: device_del() took the bus link and the
+                # attributes; vfio-dev stays and shows the wait.
+                os.unlink(self.tb.mdev_dir(uuid))
+                m['pending'] = True
+                self._request(m)
+            elif m['pending'] and time.monotonic() >= m['next_request']:
+                self._request(m)
+            return
+        try:
+            data = os.read(m['fifo'], 65536)
+        except BlockingIOError:
+            return
+        if b'1' in data:
+            self._remove(uuid)
+
+    def _request(self, m):
+        m['requests'] += 1
+        m['next_request'] = time.monotonic() + self.request_interval
+        self.tb._write(os.path.join(m['vdir'], 'release_pending'), '1\n')
+        self.tb._write(os.path.join(m['vdir'], 'release_requests'), '%d\n' % m['requests'])
+
+    def _write_pending(self, m):
+        """Whether another process has the remove FIFO open: only a remove
+        in progress does (hostdevd opens it to write and then blocks)."""
+        me = str(os.getpid())
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or pid == me:
+                continue
+            try:
+                fds = os.listdir('/proc/%s/fd' % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    st = os.stat('/proc/%s/fd/%s' % (pid, fd))
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) == m['fifo_id']:
+                    return True
+        return False
+
+    def _remove(self, uuid):
+        m = self.mdevs.pop(uuid)
+        self.log.append(('/sys/bus/mdev/devices/%s/remove' % uuid, '1'))
+        if m['pending']:
+            self.tb._write(os.path.join(m['vdir'], 'release_pending'), '0\n')
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tb.mdev_dir(uuid))
+        self.tb.tb.uevent(m['syspath'], 'remove')
+        os.close(m['fifo'])
+        for p in ('/sys/class/vfio-dev/' + m['vfio'], '/dev/vfio/%d' % m['group'],
+                  '/dev/vfio/devices/' + m['vfio'],
+                  '/sys/kernel/iommu_groups/%d/devices/%s' % (m['group'], uuid)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tb.path(p))
+        os.rmdir(self.tb.path('/sys/kernel/iommu_groups/%d/devices' % m['group']))
+        os.rmdir(self.tb.path('/sys/kernel/iommu_groups/%d' % m['group']))
+        self.tb.tb.remove_device(m['syspath'])
+        self.tb.set_available(m['parent'], m['type'],
+                              self.tb.available(m['parent'], m['type']) + 1)
+
+
+def _fill(fd):
+    # Full to the last byte: a write of "1" must then wait.
+    for chunk in (4096, 1):
+        try:
+            while True:
+                os.write(fd, b'\0' * chunk)
+        except BlockingIOError:
+            pass
+
+
+def _take(p):
+    """Returns and clears what was written to the regular file @p."""
+    try:
+        with open(p) as f:
+            v = f.read().strip()
+    except FileNotFoundError:
+        return None
+    if v:
+        with open(p, 'w'):
+            pass
+    return v or None
