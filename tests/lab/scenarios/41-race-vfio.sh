@@ -21,8 +21,9 @@
 #    vfio-pci <-> e1000e, .1 goes vfio-pci -> remove -> rescan, the group
 #    node is opened in a loop (outcomes as in R7); afterwards both bind to
 #    vfio-pci and open, and both are in one IOMMU group again. That last
-#    check FAILS on 6.12 (a kernel bug, see below). R8 runs last: the split
-#    group lasts until the next boot.
+#    check fails on plain 6.12 (a kernel bug, fixed by kernel patch 6, see
+#    below). R8 runs last: without the fix the split group lasts until the
+#    next boot.
 # R10 VFIO_DEVICE_PCI_HOT_RESET while threads fault on a BAR mmap (rule 11):
 #    each reset succeeds or returns EBUSY, no SIGBUS, the mapping refaults
 #    afterwards; on rp1 (one device) and on rp3 (both functions reset).
@@ -153,7 +154,7 @@ check "R8: afterwards both bind to vfio-pci and open through their groups" \
           '$tools/vfio-race' group-devices $b >> '$results/R8-after.log' 2>&1"
 # Rule 10 and the isolation vfio relies on: the functions of a multifunction
 # device without ACS share one IOMMU group, also after one was rescanned.
-# Fails on 6.12: pci_device_add() -> device_add() -> iommu_probe_device() ->
+# Fails on plain 6.12 (kernel/patches/0006 fixes it): pci_device_add() -> device_add() -> iommu_probe_device() ->
 # pci_device_group() runs before pci_scan_slot() sets dev->multifunction for
 # fn > 0, and .1's own header type has no multifunction bit, so
 # get_pci_function_alias_group() skips it: the rescanned .1 gets a new group.
