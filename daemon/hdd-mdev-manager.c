@@ -28,6 +28,12 @@ struct _HddMdevManager
   GHashTable  *mdevs;      /* uuid -> HddMdev */
   GHashTable  *watches;    /* parent -> Watch */
   GHashTable  *reported;   /* problems with definition files, logged */
+  /* mdevctl (or an operator, or ansible) changes definitions behind our
+   * back: the directory and each parent's subdirectory are watched, and a
+   * burst of changes becomes one reload. */
+  GFileMonitor *dir_monitor;
+  GHashTable   *parent_monitors;  /* parent -> GFileMonitor */
+  guint         reload_source;
 };
 
 G_DEFINE_TYPE (HddMdevManager, hdd_mdev_manager, G_TYPE_OBJECT)
@@ -56,6 +62,9 @@ hdd_mdev_manager_finalize (GObject *object)
   HddMdevManager *self = HDD_MDEV_MANAGER (object);
 
   g_clear_object (&self->udev);
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  g_clear_object (&self->dir_monitor);
+  g_hash_table_unref (self->parent_monitors);
   g_hash_table_unref (self->watches);
   g_hash_table_unref (self->reported);
   g_hash_table_unref (self->types);
@@ -77,6 +86,7 @@ hdd_mdev_manager_init (HddMdevManager *self)
   self->mdevs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->watches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, watch_free);
   self->reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->parent_monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 HddMdevManager *
@@ -268,6 +278,95 @@ reload_definitions (HddMdevManager *self)
           drop_if_unwanted (self, mdev);
         }
     }
+}
+
+/* ---- Watching the definitions directory ---- */
+
+static void on_definitions_changed (GFileMonitor *monitor, GFile *file, GFile *other,
+                                    GFileMonitorEvent event, gpointer user_data);
+
+static GFileMonitor *
+monitor_directory (HddMdevManager *self, const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  GFileMonitor *monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+
+  if (monitor == NULL)
+    {
+      hdd_warning (NULL, 0, "Cannot watch %s for mdev definitions written by others: %s",
+                   path, error->message);
+      return NULL;
+    }
+  g_signal_connect (monitor, "changed", G_CALLBACK (on_definitions_changed), self);
+  return monitor;
+}
+
+/* One monitor per parent subdirectory that exists now; those of parents
+ * that went away are dropped. */
+static void
+sync_parent_monitors (HddMdevManager *self)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->directory, 0, NULL);
+  g_autoptr(GHashTable) present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key;
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (self->directory, name, NULL);
+
+      if (!hdd_mdev_check_name ("parent", name, NULL) || !g_file_test (path, G_FILE_TEST_IS_DIR))
+        continue;
+      g_hash_table_add (present, g_strdup (name));
+      if (!g_hash_table_contains (self->parent_monitors, name))
+        {
+          GFileMonitor *monitor = monitor_directory (self, path);
+
+          if (monitor)
+            g_hash_table_insert (self->parent_monitors, g_strdup (name), monitor);
+        }
+    }
+  g_hash_table_iter_init (&iter, self->parent_monitors);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (present, key))
+      g_hash_table_iter_remove (&iter);
+}
+
+static gboolean
+reload_now (gpointer data)
+{
+  HddMdevManager *self = data;
+
+  self->reload_source = 0;
+  sync_parent_monitors (self);
+  reload_definitions (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_definitions_changed (GFileMonitor     *monitor,
+                        GFile            *file,
+                        GFile            *other,
+                        GFileMonitorEvent event,
+                        gpointer          user_data)
+{
+  HddMdevManager *self = user_data;
+
+  /* mdevctl writes a definition in more than one step; 100 ms after the
+   * last event it is complete. */
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  self->reload_source = g_timeout_add (100, reload_now, self);
+}
+
+static void
+watch_definitions (HddMdevManager *self)
+{
+  /* The directory may not exist yet: GIO's inotify backend then watches
+   * for it to appear. */
+  self->dir_monitor = monitor_directory (self, self->directory);
+  sync_parent_monitors (self);
 }
 
 /* ---- Autostart ---- */
@@ -765,6 +864,7 @@ hdd_mdev_manager_start (HddMdevManager *self)
 
   for (guint i = 0; i < parents->len; i++)
     sync_types (self, g_ptr_array_index (parents, i));
+  watch_definitions (self);
   reload_definitions (self);
   for (guint i = 0; i < active->len; i++)
     g_free (sync_mdev (self, g_ptr_array_index (active, i)));

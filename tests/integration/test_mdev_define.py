@@ -171,3 +171,28 @@ def test_failed_write_leaves_nothing(daemon, testbed):
     assert 'Could not write the definition of mdev %s' % UUID in msg
     assert sorted(os.listdir(daemon.mdev_dir)) == ['mtty']
     assert daemon.managed('org.hostdevd1.Mdev') == {}
+
+
+def test_definitions_written_by_others_are_noticed(daemon, testbed):
+    """mdevctl define/undefine while the daemon runs: the Mdev objects follow
+    without any call to the daemon (the directories are watched)."""
+    def listed():
+        return ' '.join(daemon.managed('org.hostdevd1.Mdev'))
+
+    def wait_for(pred, what):
+        deadline = time.monotonic() + 5
+        while not pred():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.05)
+
+    daemon.manager()   # the daemon is up and has read the (empty) directory
+    assert UUID.replace('-', '_') not in listed()
+    # A parent directory that did not exist, then a second file in it.
+    install_fixture(daemon, 'auto-with-attrs.json', 'mtty', UUID)
+    wait_for(lambda: UUID.replace('-', '_') in listed(), 'the new definition appears')
+    install_fixture(daemon, 'manual-no-attrs.json', 'mtty', UUID2)
+    wait_for(lambda: UUID2.replace('-', '_') in listed(), 'a second definition appears')
+    os.unlink(os.path.join(daemon.mdev_dir, 'mtty', UUID))
+    wait_for(lambda: UUID.replace('-', '_') not in listed(), 'the deleted definition goes')
+    shutil.rmtree(os.path.join(daemon.mdev_dir, 'mtty'))
+    wait_for(lambda: UUID2.replace('-', '_') not in listed(), 'the removed directory goes')
