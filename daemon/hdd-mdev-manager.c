@@ -407,10 +407,11 @@ autostart_parent (HddMdevManager *self, const char *parent)
   return pending;
 }
 
+/* One look at a watched parent: its types, and the autostart definitions
+ * waiting for them.  TRUE when there is nothing left to wait for. */
 static gboolean
-on_watch (gpointer data)
+watch_check (Watch *w)
 {
-  Watch *w = data;
   HddMdevManager *self = w->self;
   g_autoptr(GPtrArray) types = NULL;
   guint pending;
@@ -419,17 +420,26 @@ on_watch (gpointer data)
   pending = autostart_parent (self, w->parent);
   types = hdd_mdev_list_types (w->parent);
   if (pending == 0 && types->len > 0)
-    goto done;
+    return TRUE;
   if (g_get_monotonic_time () < w->deadline)
-    return G_SOURCE_CONTINUE;
+    return FALSE;
   if (pending > 0)
     hdd_message (w->parent, 0, "%u mdev definition(s) with start: auto wait for %s to offer "
                  "their type%s", pending, w->parent,
                  types->len ? "" : " (it is no mdev parent now)");
+  return TRUE;
+}
 
-done:
+static gboolean
+on_watch (gpointer data)
+{
+  Watch *w = data;
+
+  if (!watch_check (w))
+    return G_SOURCE_CONTINUE;
+  /* Returning G_SOURCE_REMOVE destroys the source: watch_free must not. */
   w->source = 0;
-  g_hash_table_remove (self->watches, w->parent);
+  g_hash_table_remove (w->self->watches, w->parent);
   return G_SOURCE_REMOVE;
 }
 
@@ -447,10 +457,19 @@ watch_parent (HddMdevManager *self, const char *parent)
       w->self = self;
       w->parent = g_strdup (parent);
       g_hash_table_insert (self->watches, w->parent, w);
-      w->source = g_timeout_add (HDD_MDEV_AUTOSTART_RETRY_MS, on_watch, w);
     }
   w->deadline = g_get_monotonic_time () + HDD_MDEV_AUTOSTART_TIMEOUT_MS * 1000;
-  on_watch (w);
+  /* Look at once; keep looking only when something is still missing.  The
+   * timer exists only then, and watch_free removes it with the watch (a
+   * timer left behind by a watch that ended at once would fire on freed
+   * memory: hostdevd crashed that way in the lab when mdpy was loaded). */
+  if (watch_check (w))
+    {
+      g_hash_table_remove (self->watches, w->parent);
+      return;
+    }
+  if (w->source == 0)
+    w->source = g_timeout_add (HDD_MDEV_AUTOSTART_RETRY_MS, on_watch, w);
 }
 
 /* ---- Uevents ---- */

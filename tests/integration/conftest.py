@@ -71,6 +71,9 @@ class Daemon:
         env['HOSTDEVD_STATE_DIR'] = self.state_dir
         env['HOSTDEVD_MDEVCTL_DIR'] = self.mdev_dir
         env['G_DEBUG'] = 'fatal-criticals'
+        # glibc fills freed memory with this byte: a use after free reads
+        # garbage pointers and crashes the daemon instead of going unseen.
+        env['MALLOC_PERTURB_'] = '165'
         env.pop('HOSTDEVD_ROOT', None)
         return env
 

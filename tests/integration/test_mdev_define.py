@@ -196,3 +196,19 @@ def test_definitions_written_by_others_are_noticed(daemon, testbed):
     wait_for(lambda: UUID.replace('-', '_') not in listed(), 'the deleted definition goes')
     shutil.rmtree(os.path.join(daemon.mdev_dir, 'mtty'))
     wait_for(lambda: UUID2.replace('-', '_') not in listed(), 'the removed directory goes')
+
+
+def test_parent_that_appears_with_its_types(daemon, testbed):
+    """A parent whose types exist when its uevent comes (a module loaded
+    before the daemon looked) ends its watch at once; nothing of the watch
+    may fire later. hostdevd once left the watch's timer behind, which fired
+    on the freed watch and crashed the daemon (seen in the lab)."""
+    types = {'mdpy-vga': dict(name='pitch 4096, 1024x768', description='virtual display',
+                              device_api='vfio-pci', instances=4)}
+    testbed.add_mdev_parent('mdpy', '/sys/devices/virtual/mdpy/mdpy', 'mdpy', types)
+    testbed.tb.uevent('/sys/devices/virtual/mdpy/mdpy', 'add')
+    daemon.wait_for(lambda: '/org/hostdevd1/mdev_type/mdpy/mdpy_2dvga'
+                    in daemon.managed('org.hostdevd1.MdevType'), what='the new type')
+    time.sleep(1.5)   # three times the watch's retry period
+    assert daemon.proc.poll() is None, daemon.log()
+    assert '/org/hostdevd1/mdev_type/mdpy/mdpy_2dvga' in daemon.managed('org.hostdevd1.MdevType')
