@@ -8,7 +8,7 @@ PYTHON     ?= /usr/bin/python3
 export HOSTDEVD_CACHE ?= /var/cache/hostdevd
 
 .PHONY: all deps build asan check check-unit check-asan check-integration \
-        demo demo-testbed lab lab-check lab-deps lab-install bench clean
+        demo demo-testbed lab lab-check lab-race lab-deps lab-install bench clean
 
 all: build
 
@@ -71,9 +71,22 @@ lab-deps:
 lab: lab-deps lab-install
 	tests/lab/lab.py up --destdir $(LAB_DESTDIR)
 
-# Every lab scenario against the real kernel.
+# Every lab scenario against the real kernel, but the race suite: it runs
+# on the debug kernel (KASAN, lockdep, PROVE_LOCKING), which boots in 4 min
+# and runs 2-4 times slower under TCG.  LAB_RACE_ITERATIONS sets the
+# iterations of each race (default 5; make check runs 3).
+LAB_RACE_SCENARIOS = 40-race-mdev.sh 41-race-vfio.sh
+
 lab-check: lab-deps lab-install
-	tests/lab/lab.py check --destdir $(LAB_DESTDIR)
+	tests/lab/lab.py check --destdir $(LAB_DESTDIR) $(LAB_RACE_SCENARIOS:%=--exclude %)
+
+lab-race: lab-deps lab-install
+	tests/lab/lab.py check --variant debug --destdir $(LAB_DESTDIR) $(LAB_RACE_SCENARIOS)
+
+# Benchmarks: figures printed as tables, never pass/fail on speed
+# (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
+bench: lab-deps lab-install
+	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(LAB_BUILD)

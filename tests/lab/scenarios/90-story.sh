@@ -47,14 +47,16 @@ out=$(run hostdevctl bind "$edu_fn1" 2>&1); echo "$out"
 check "the bind of $edu_fn1 is refused and names $pair" grep -q "$pair (bound to e1000e)" <<<"$out"
 
 step "3. Create an mtty mdev" \
-     "The mtty sample driver is an mdev parent; the mdev gets its own IOMMU group."
+     "The mtty sample driver is an mdev parent; hostdevd creates the mdev in a" \
+     "Job. mdevctl and libvirt see it, as they see hostdevd's definitions."
 uuid=$(cat /proc/sys/kernel/random/uuid)
-if hostdevctl mdev --help >/dev/null 2>&1; then
-    run hostdevctl mdev create --parent mtty --type mtty-2 --uuid "$uuid"
-else
-    run mdevctl start --parent mtty --type mtty-2 --uuid "$uuid"
-fi
+run hostdevctl types
+run hostdevctl mdev create mtty mtty-2 --uuid "$uuid"
 check "mdev $uuid exists" test -d "/sys/bus/mdev/devices/$uuid"
+run hostdevctl mdev list
+run mdevctl list
+run virsh nodedev-list --cap mdev
+check "libvirt lists mdev $uuid" eval "virsh nodedev-list --cap mdev | grep -q ${uuid//-/_}"
 
 step "4. Give both to a nested guest with virsh attach-device" \
      "L2 is a TCG guest under libvirt in this (emulated) host. managed='no':" \
@@ -93,12 +95,11 @@ step "6. Graceful unplug of the mdev: remove while L2 holds it" \
      "Upstream mtty has no request callback: this remove would block forever." \
      "With kernel/patches the request reaches QEMU, which asks L2 to unplug."
 t=$(now_ms)
-if hostdevctl mdev --help >/dev/null 2>&1; then
-    run hostdevctl mdev remove "$uuid"
-else
-    run mdevctl stop --uuid "$uuid"
-fi
+run hostdevctl mdev remove "$uuid" | tee "$results/mdev-remove.txt"
+rc=${PIPESTATUS[0]}
 echo "   remove took $(( $(now_ms) - t )) ms"
+check "the remove job completed" test "$rc" = 0
+check "the job said QEMU held the mdev" grep -q "qemu-system-x86.* holds" "$results/mdev-remove.txt"
 check "the mdev is gone" test ! -e "/sys/bus/mdev/devices/$uuid"
 check "L2 saw the mtty leave" wait_for 10 l2_saw remove 4348:3253
 check "the kernel relayed the request for the mdev" eval "dmesg | grep -q '$uuid: Relaying device request to user'"
