@@ -15,17 +15,17 @@ l2_hostdev_pci "$nic" yes > /tmp/l2-nic.xml
 check "virsh define the nested guest" l2_define
 t=$(now_ms)
 check "virsh start" virsh -q start l2
-check "L2 booted (READY on its serial console)" wait_for 240 grep -q 'L2: READY' $log
+check "L2 booted (READY on its serial console)" wait_for 600 grep -q 'L2: READY' $log
 echo "L2 ready $(( $(now_ms) - t )) ms after virsh start"
 
 t=$(now_ms)
 check "virsh attach-device: $nic (managed, to vfio-pci)" virsh -q attach-device l2 /tmp/l2-nic.xml --live
 check "$nic is on vfio-pci while L2 holds it" test "$(driver_of "$nic")" = vfio-pci
-check "L2 saw the e1000e arrive" wait_for 60 grep -q 'L2: pci add .* 8086:10d3' $log
+check "L2 saw the e1000e arrive" wait_for 180 grep -q 'L2: pci add .* 8086:10d3' $log
 echo "attach seen by L2 after $(( $(now_ms) - t )) ms"
 t=$(now_ms)
 check "virsh detach-device: $nic" virsh -q detach-device l2 /tmp/l2-nic.xml --live
-check "L2 saw the e1000e leave" wait_for 60 grep -q 'L2: pci remove .* 8086:10d3' $log
+check "L2 saw the e1000e leave" wait_for 180 grep -q 'L2: pci remove .* 8086:10d3' $log
 echo "detach seen by L2 after $(( $(now_ms) - t )) ms"
 check "libvirt gave $nic back to $orig" wait_for 30 test "$(driver_of "$nic")" = "$orig"
 
@@ -36,11 +36,11 @@ echo "$uuid" > /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create
 l2_hostdev_mdev "$uuid" > /tmp/l2-mdev.xml
 t=$(now_ms)
 check "virsh attach-device: mdev $uuid" virsh -q attach-device l2 /tmp/l2-mdev.xml --live
-check "L2 saw the mtty arrive" wait_for 60 grep -q 'L2: pci add .* 4348:3253' $log
+check "L2 saw the mtty arrive" wait_for 180 grep -q 'L2: pci add .* 4348:3253' $log
 echo "mdev attach seen by L2 after $(( $(now_ms) - t )) ms"
 t=$(now_ms)
 check "virsh detach-device: mdev $uuid" virsh -q detach-device l2 /tmp/l2-mdev.xml --live
-check "L2 saw the mtty leave" wait_for 60 grep -q 'L2: pci remove .* 4348:3253' $log
+check "L2 saw the mtty leave" wait_for 180 grep -q 'L2: pci remove .* 4348:3253' $log
 echo "mdev detach seen by L2 after $(( $(now_ms) - t )) ms"
 
 virsh -q destroy l2 >/dev/null 2>&1

@@ -23,6 +23,9 @@ pci_by_mac() {
 }
 group_of() { basename "$(readlink -f "/sys/bus/pci/devices/$1/iommu_group")"; }
 driver_of() { local d=/sys/bus/pci/devices/$1/driver; [ -e "$d" ] && basename "$(readlink -f "$d")" || echo none; }
+# The bounds given to wait_for are how long an event may take before the
+# scenario calls it lost, not performance goals: generous, because a loaded
+# 2-core machine makes L2 (TCG in TCG) boot in 4 min instead of 1.
 wait_for() {   # wait_for SECONDS command...: poll every 0.1 s
     local end=$(( $(now_ms) + $1 * 1000 )); shift
     until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.1; done
