@@ -61,10 +61,14 @@ def main():
     # Steps that failed before writing results still count.
     producing = {'unit tests': 'unit', 'unit tests under ASan+UBSan': 'asan',
                  'D-Bus integration tests': 'integration'}
-    # The lab's output always exists; it counts only if it has results.
-    if os.path.exists(os.path.join(results, 'lab.lab')) and \
-            lab_results(os.path.join(results, 'lab.lab')) != (0, 0):
-        producing['lab (real kernel in an emulated host)'] = 'lab'
+    # A lab step's output (its make target's name .lab) always exists; it
+    # counts only if it has results.
+    lab_steps = {'lab (real kernel in an emulated host)': 'lab-check',
+                 'lab race suite (debug kernel: KASAN, lockdep)': 'lab-race'}
+    for step, target in lab_steps.items():
+        path = os.path.join(results, target + '.lab')
+        if os.path.exists(path) and lab_results(path) != (0, 0):
+            producing[step] = target
     for step in failed_steps:
         if producing.get(step) not in seen_files:
             print('step failed without results: %s' % step)
