@@ -8,7 +8,8 @@ PYTHON     ?= /usr/bin/python3
 export HOSTDEVD_CACHE ?= /var/cache/hostdevd
 
 .PHONY: all deps build asan check check-unit check-asan check-integration \
-        demo demo-testbed lab lab-check lab-race lab-deps lab-install bench clean
+        demo demo-testbed lab lab-check lab-race lab-deps lab-install bench clean \
+        ops-deps deb deb-hostdevd deb-kernel lint-ops ansible-check
 
 all: build
 
@@ -88,5 +89,34 @@ lab-race: lab-deps lab-install
 bench: lab-deps lab-install
 	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh
 
+# Operations (docs/operations.md): Debian packages, lints of what operators
+# install, and the ansible playbook against a fresh lab host.
+DEB_DIR   ?= build-deb
+OPS_BUILD ?= build-ops
+
+ops-deps:
+	scripts/install-deps.sh ops
+
+# hostdevd with debhelper from this tree; the kernel with its own bindeb-pkg
+# from the lab variant's warm build directory (never a second full build:
+# it fails, saying what to run, when that directory is not the current build).
+deb: deb-hostdevd deb-kernel
+
+deb-hostdevd: deps ops-deps
+	scripts/deb-hostdevd.sh $(DEB_DIR)
+
+deb-kernel: ops-deps
+	scripts/deb-kernel.sh --variant lab $(DEB_DIR)
+
+# systemd-analyze verify/security, the unit's man pages, yamllint,
+# ansible-lint (production profile), lintian; PASS/FAIL lines for make check.
+lint-ops: deps ops-deps
+	scripts/lint-ops.sh $(OPS_BUILD) $(DEB_DIR)
+
+# ansible/site.yml over ssh against a lab host booted without hostdevd; the
+# package comes from deb-hostdevd.  PASS/FAIL lines for make check.
+ansible-check: lab-deps ops-deps deb-hostdevd
+	tests/ansible/run-lab.py --deb "$$(ls $(DEB_DIR)/hostdevd_*_amd64.deb)"
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(LAB_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(LAB_BUILD) $(OPS_BUILD) $(DEB_DIR)

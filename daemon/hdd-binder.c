@@ -180,6 +180,38 @@ hdd_binder_bind_vfio (HddJob     *job,
   return TRUE;
 }
 
+/* Gives the unbound @address to @original_driver, or to whichever driver
+ * the kernel picks when that is NULL, gone or refuses it; waits for the
+ * result. */
+static gboolean
+to_host_driver (HddJob *job, const char *address, const char *original_driver,
+                char **driver, GError **error)
+{
+  g_autofree char *result = NULL;
+  gboolean to_original = original_driver && driver_exists (original_driver);
+
+  if (to_original)
+    {
+      hdd_job_step (job, "Binding %s to %s", address, original_driver);
+      if (!write_attr (address, NULL, "/sys/bus/pci/drivers/%s/bind", original_driver))
+        to_original = FALSE;
+    }
+  if (!to_original)
+    {
+      hdd_job_step (job, "Probing %s for a host driver", address);
+      if (!write_attr (address, error, "/sys/bus/pci/drivers_probe"))
+        return FALSE;
+    }
+
+  result = wait_for_driver (address, want_not_vfio, to_original ? original_driver : NULL);
+  if (result)
+    hdd_job_step (job, "%s is bound to %s", address, result);
+  else
+    hdd_job_step (job, "%s has no driver: none claimed it", address);
+  *driver = g_steal_pointer (&result);
+  return TRUE;
+}
+
 gboolean
 hdd_binder_restore (HddJob     *job,
                     const char *address,
@@ -189,8 +221,6 @@ hdd_binder_restore (HddJob     *job,
 {
   g_autofree char *current = hdd_pci_read_driver (address);
   g_autofree char *override = hdd_pci_read_driver_override (address);
-  g_autofree char *result = NULL;
-  gboolean to_original;
 
   if (!hdd_driver_is_vfio (current))
     {
@@ -220,25 +250,44 @@ hdd_binder_restore (HddJob     *job,
       return FALSE;
     }
 
-  to_original = original_driver && driver_exists (original_driver);
-  if (to_original)
+  return to_host_driver (job, address, original_driver, driver, error);
+}
+
+gboolean
+hdd_binder_keep_override (HddJob     *job,
+                          const char *address,
+                          GError    **error)
+{
+  hdd_job_step (job, "Setting driver_override of %s to vfio-pci again", address);
+  return write_attr (HDD_VFIO_PCI_DRIVER, error,
+                     "/sys/bus/pci/devices/%s/driver_override", address);
+}
+
+gboolean
+hdd_binder_undo_partial (HddJob     *job,
+                         const char *address,
+                         const char *original_driver,
+                         char      **driver,
+                         GError    **error)
+{
+  g_autofree char *override = hdd_pci_read_driver_override (address);
+  g_autofree char *current = NULL;
+
+  if (hdd_driver_is_vfio (override))
     {
-      hdd_job_step (job, "Binding %s to %s", address, original_driver);
-      if (!write_attr (address, NULL, "/sys/bus/pci/drivers/%s/bind", original_driver))
-        to_original = FALSE;
-    }
-  if (!to_original)
-    {
-      hdd_job_step (job, "Probing %s for a host driver", address);
-      if (!write_attr (address, error, "/sys/bus/pci/drivers_probe"))
+      hdd_job_step (job, "Clearing the vfio-pci driver_override of %s", address);
+      if (!write_attr ("\n", error, "/sys/bus/pci/devices/%s/driver_override", address))
         return FALSE;
     }
+  current = hdd_pci_read_driver (address);
+  if (current != NULL)
+    {
+      hdd_job_step (job, "%s is bound to %s", address, current);
+      *driver = g_steal_pointer (&current);
+      return TRUE;
+    }
 
-  result = wait_for_driver (address, want_not_vfio, to_original ? original_driver : NULL);
-  if (result)
-    hdd_job_step (job, "%s is bound to %s", address, result);
-  else
-    hdd_job_step (job, "%s has no driver: none claimed it", address);
-  *driver = g_steal_pointer (&result);
-  return TRUE;
+  /* No driver: the job stopped between unbind and probe.  The same way
+   * back as a restore. */
+  return to_host_driver (job, address, original_driver, driver, error);
 }

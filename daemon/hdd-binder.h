@@ -27,6 +27,23 @@ gboolean hdd_binder_restore (HddJob     *job,
                              char      **driver,
                              GError    **error);
 
+/* For a device hostdevd had started to bind or restore when it stopped,
+ * now not on vfio-pci: clears a vfio-pci driver_override and, when the
+ * device has no driver, gives it to @original_driver (or whichever driver
+ * the kernel picks when @original_driver is NULL or gone).  *@driver
+ * receives the driver bound afterwards (NULL when none claimed it). */
+gboolean hdd_binder_undo_partial (HddJob     *job,
+                                  const char *address,
+                                  const char *original_driver,
+                                  char      **driver,
+                                  GError    **error);
+
+/* Writes vfio-pci to driver_override of @address (on vfio-pci already), so
+ * that nothing else claims it at its next probe. */
+gboolean hdd_binder_keep_override (HddJob     *job,
+                                   const char *address,
+                                   GError    **error);
+
 /* How long a probe may take before the result is judged (async probing). */
 #define HDD_BINDER_PROBE_TIMEOUT_MS 5000
 

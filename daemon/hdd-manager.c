@@ -9,6 +9,7 @@
 #include "hdd-pci-address.h"
 #include "hdd-pci-ops.h"
 #include "hdd-pci-sysfs.h"
+#include "hdd-reconcile.h"
 
 /* Finished jobs stay visible this long, so that a late `hostdevctl wait`
  * still finds out how they ended. */
@@ -32,6 +33,13 @@ struct _HddManager
   guint                      next_job_id;
   guint                      holders_timer;
 
+  /* Stopping (hdd_manager_stop): no new work, waiting for the jobs. */
+  gboolean                   stopping;
+  guint                      stop_timer;
+  gint64                     stop_next_report;
+  GSourceFunc                stop_done;
+  gpointer                   stop_data;
+
   /* Keys (IOMMU groups) taken by running jobs; shared with job threads. */
   GMutex                     lock_mutex;
   GCond                      lock_cond;
@@ -49,6 +57,7 @@ hdd_manager_finalize (GObject *object)
   HddManager *self = HDD_MANAGER (object);
 
   g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_clear_handle_id (&self->stop_timer, g_source_remove);
   g_clear_object (&self->udev);
   g_clear_object (&self->mdevs);
   g_hash_table_unref (self->devices);
@@ -160,7 +169,7 @@ refresh_group_of (HddManager *self, const char *address)
     }
 }
 
-static void apply_persistent_binding (HddManager *self, HddPciDevice *device);
+static gboolean apply_persistent_binding (HddManager *self, HddPciDevice *device);
 
 static void
 add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
@@ -217,7 +226,9 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer 
     }
 }
 
-static void
+/* Starts a job that applies the persistent binding of @device when it has
+ * one that is not applied; returns whether it did. */
+static gboolean
 apply_persistent_binding (HddManager *self, HddPciDevice *device)
 {
   const char *address = hdd_pci_device_get_address (device);
@@ -226,13 +237,14 @@ apply_persistent_binding (HddManager *self, HddPciDevice *device)
   HddJob *job;
 
   if (entry == NULL || !entry->persistent || hdd_driver_is_vfio (driver))
-    return;
+    return FALSE;
   if (!g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device)), "/"))
-    return;
+    return FALSE;
   job = hdd_pci_ops_start_bind (self, device, HDD_BIND_APPLY, NULL);
   hdd_message (address, hdd_job_get_id (job),
                "Applying the persistent vfio-pci binding of %s (job %u)",
                address, hdd_job_get_id (job));
+  return TRUE;
 }
 
 /* ---- Holders ---- */
@@ -369,6 +381,13 @@ hdd_manager_start_job_for (HddManager            *self,
 
   hdd_message (subject, id, "Job %u: %s %s, started by %s",
                id, operation, subject, sender ? sender : "hostdevd");
+  if (self->stopping)
+    {
+      /* Nothing new starts while the daemon waits for its jobs to end: the
+       * job ends cancelled before it touched anything. */
+      hdd_job_step (job, "hostdevd is stopping; ask again once it is back");
+      hdd_job_cancel (job, NULL);
+    }
   hdd_job_run (job, func, data, destroy);
   return job;
 }
@@ -425,6 +444,87 @@ hdd_manager_unlock (HddManager *self,
 
   g_hash_table_remove (self->locked, key);
   g_cond_broadcast (&self->lock_cond);
+}
+
+/* ---- Stopping ---- */
+
+#define STOP_REPORT_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+static guint
+unfinished_jobs (HddManager *self, GString *which)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJob *job = value;
+
+      if (hdd_job_is_finished (job))
+        continue;
+      n++;
+      g_string_append_printf (which, "%sjob %u (%s, %s: %s)", which->len ? "; " : "",
+                              hdd_job_get_id (job),
+                              hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)),
+                              hdd_dbus_job_get_state (HDD_DBUS_JOB (job)),
+                              hdd_dbus_job_get_status (HDD_DBUS_JOB (job)));
+    }
+  return n;
+}
+
+static gboolean
+on_stop_timer (gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GString) which = g_string_new (NULL);
+  gint64 now = g_get_monotonic_time ();
+
+  if (unfinished_jobs (self, which) == 0)
+    {
+      self->stop_timer = 0;
+      self->stop_done (self->stop_data);
+      return G_SOURCE_REMOVE;
+    }
+  /* A job waiting for a VM to release a device takes as long as the VM:
+   * say now and then what the stop waits for. */
+  if (now >= self->stop_next_report)
+    {
+      hdd_message (NULL, 0, "Stopping: waiting for %s", which->str);
+      self->stop_next_report = now + STOP_REPORT_INTERVAL_US;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+hdd_manager_stop (HddManager *self,
+                  GSourceFunc done,
+                  gpointer    user_data)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+  self->stop_done = done;
+  self->stop_data = user_data;
+
+  /* A job that can still be cancelled has done nothing it cannot undo: it
+   * rolls back.  The others have started what only the kernel can finish
+   * (an unbind, an mdev removal) and run to their end, so that no device
+   * is left half-bound. */
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJob *job = value;
+
+      if (!hdd_job_is_finished (job) && hdd_job_cancel (job, NULL))
+        hdd_message (NULL, hdd_job_get_id (job), "Stopping: cancelled job %u (%s)",
+                     hdd_job_get_id (job), hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)));
+    }
+  self->stop_timer = g_timeout_add (100, on_stop_timer, self);
 }
 
 /* ---- Manager methods ---- */
@@ -516,19 +616,23 @@ hdd_manager_start (HddManager *self)
   g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
   hdd_message (NULL, 0, "Managing %u PCI devices", g_hash_table_size (self->devices));
 
-  /* Re-apply persistent bindings of the devices present now; the others
-   * are applied when they appear. */
+  /* Re-apply persistent bindings of the devices present now (the others
+   * are applied when they appear), and repair what a job that stopped
+   * half-way left on the rest (hdd-reconcile.h). */
   bindings = hdd_store_list (self->store);
   for (guint i = 0; i < bindings->len; i++)
     {
       HddBinding *b = g_ptr_array_index (bindings, i);
       HddPciDevice *device = hdd_manager_lookup_device (self, b->address);
 
-      if (device)
-        apply_persistent_binding (self, device);
-      else if (b->persistent)
-        hdd_info (b->address, 0, "Persistent binding of %s waits for the device to appear",
-                  b->address);
+      if (device == NULL)
+        {
+          if (b->persistent)
+            hdd_info (b->address, 0, "Persistent binding of %s waits for the device to appear",
+                      b->address);
+        }
+      else if (!apply_persistent_binding (self, device))
+        hdd_reconcile_check (self, device);
     }
 
   hdd_mdev_manager_start (self->mdevs);

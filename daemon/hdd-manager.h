@@ -23,6 +23,14 @@ HddManager *hdd_manager_new (GDBusConnection *connection,
 /* Exports the objects, enumerates devices and applies persistent bindings. */
 void hdd_manager_start (HddManager *self);
 
+/* Stops taking work: cancels the jobs that can still be cancelled (they
+ * roll back), cancels any job started from now on before it runs, and
+ * calls @done on the main context once every job has ended.  The objects
+ * stay on the bus meanwhile. */
+void hdd_manager_stop (HddManager *self,
+                       GSourceFunc done,
+                       gpointer    user_data);
+
 HddStore     *hdd_manager_get_store     (HddManager *self);
 HddAuthority *hdd_manager_get_authority (HddManager *self);
 HddMdevManager *hdd_manager_get_mdevs   (HddManager *self);

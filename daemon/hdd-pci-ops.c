@@ -186,6 +186,15 @@ restore_func (HddJob *job, gpointer data, GError **error)
     return FALSE;
 
   entry = hdd_store_lookup (store, d->address);
+  /* Recorded before sysfs is touched, as a bind is: a daemon stopped
+   * half-way through the restore must not bind the device to vfio-pci
+   * again at its next start (hdd-reconcile.h). */
+  if (entry && entry->persistent &&
+      !hdd_store_put (store, d->address, entry->original_driver, FALSE, error))
+    {
+      hdd_manager_unlock (d->manager, key);
+      return FALSE;
+    }
   ok = hdd_binder_restore (job, d->address, entry ? entry->original_driver : NULL,
                            &driver, error);
   if (ok && entry)
@@ -194,6 +203,9 @@ restore_func (HddJob *job, gpointer data, GError **error)
       if (ok && entry->persistent)
         hdd_job_step (job, "Forgot the persistent binding of %s", d->address);
     }
+  else if (!ok && entry && entry->persistent)
+    /* The device stays on vfio-pci, and so does its persistence. */
+    hdd_store_put (store, d->address, entry->original_driver, TRUE, NULL);
   hdd_manager_unlock (d->manager, key);
   return ok;
 }

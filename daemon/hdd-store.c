@@ -2,12 +2,15 @@
 
 #include "hdd-error.h"
 #include "hdd-file.h"
+#include "hdd-log.h"
 #include "hdd-pci-address.h"
 
+#include <errno.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #define STORE_FILE "bindings.conf"
+#define MARKER_DIR "persistent"
 #define KEY_ORIGINAL_DRIVER "OriginalDriver"
 #define KEY_PERSISTENT "Persistent"
 
@@ -17,6 +20,7 @@ struct _HddStore
 
   char       *directory;
   char       *path;
+  char       *markers;
   GMutex      lock;
   GHashTable *entries;  /* address -> HddBinding */
 };
@@ -57,6 +61,7 @@ hdd_store_finalize (GObject *object)
 
   g_free (self->directory);
   g_free (self->path);
+  g_free (self->markers);
   g_hash_table_unref (self->entries);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (hdd_store_parent_class)->finalize (object);
@@ -83,6 +88,7 @@ hdd_store_new (const char *directory)
 
   self->directory = g_strdup (directory);
   self->path = g_build_filename (directory, STORE_FILE, NULL);
+  self->markers = g_build_filename (directory, MARKER_DIR, NULL);
   return self;
 }
 
@@ -153,6 +159,60 @@ remove_stale_temporaries (HddStore *self)
     }
 }
 
+/* The udev rule (data/70-hostdevd.rules) starts hostdevd when a PCI device
+ * appears whose address names a file in MARKER_DIR: udev can test for a
+ * file, not read a key file.  The markers are derived from the entries,
+ * rebuilt after every change and at load, so one a crash left wrong is
+ * right again at the next start.  They are only a hint for an early start
+ * (the service starts anyway when enabled or activated): failing to write
+ * them is logged, never an error. */
+static void
+sync_markers_locked (HddStore *self)
+{
+  g_autoptr(GDir) dir = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  const char *name;
+  guint wanted = 0;
+
+  dir = g_dir_open (self->markers, 0, NULL);
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      HddBinding *b = g_hash_table_lookup (self->entries, name);
+
+      if (b == NULL || !b->persistent)
+        {
+          g_autofree char *p = g_build_filename (self->markers, name, NULL);
+          if (g_unlink (p) < 0 && errno != ENOENT)
+            hdd_message (name, 0, "Cannot remove %s: %s", p, g_strerror (errno));
+        }
+    }
+
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddBinding *b = value;
+      g_autofree char *p = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (!b->persistent)
+        continue;
+      wanted++;
+      p = g_build_filename (self->markers, b->address, NULL);
+      if (g_file_test (p, G_FILE_TEST_EXISTS))
+        continue;
+      if (g_mkdir_with_parents (self->markers, 0755) < 0 ||
+          !g_file_set_contents (p, "", 0, &error))
+        hdd_message (b->address, 0, "Cannot mark %s for udev in %s: %s (it is bound "
+                     "when hostdevd starts, not when udev sees it)", b->address,
+                     self->markers, error ? error->message : g_strerror (errno));
+    }
+  /* An empty directory says nothing: leave the state directory as clean
+   * as it was before the first persistent binding. */
+  if (wanted == 0)
+    g_rmdir (self->markers);
+}
+
 gboolean
 hdd_store_load (HddStore *self,
                 GError  **error)
@@ -167,7 +227,10 @@ hdd_store_load (HddStore *self,
   remove_stale_temporaries (self);
 
   if (!g_file_test (self->path, G_FILE_TEST_EXISTS))
-    return TRUE;
+    {
+      sync_markers_locked (self);
+      return TRUE;
+    }
 
   if (!parse_file (self, entries, &local))
     {
@@ -175,6 +238,7 @@ hdd_store_load (HddStore *self,
                                                 self->path, g_get_real_time ());
       if (g_rename (self->path, aside) < 0)
         g_clear_pointer (&aside, g_free);
+      sync_markers_locked (self);
       g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
                    "%s cannot be read (%s); it was moved to %s and no binding "
                    "was loaded from it", self->path, local->message,
@@ -193,6 +257,7 @@ hdd_store_load (HddStore *self,
         g_hash_table_replace (self->entries, b->address, b);
       }
   }
+  sync_markers_locked (self);
   return TRUE;
 }
 
@@ -276,6 +341,7 @@ commit (HddStore *self, const char *address, HddBinding *replacement, GError **e
     }
   g_hash_table_unref (self->entries);
   self->entries = g_steal_pointer (&next);
+  sync_markers_locked (self);
   return TRUE;
 }
 

@@ -5,7 +5,10 @@
  * whether the binding is persistent (re-applied at start-up and whenever the
  * device appears).  The file is rewritten whole and atomically on every
  * change: a temporary file, fsync, rename, fsync of the directory.  Safe to
- * use from several threads. */
+ * use from several threads.
+ *
+ * Next to it, persistent/ADDRESS exists for every persistent binding: what
+ * the udev rule tests to start hostdevd early when such a device appears. */
 #pragma once
 
 #include <glib-object.h>

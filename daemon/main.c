@@ -70,13 +70,30 @@ on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
 }
 
 static gboolean
+on_jobs_ended (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  hdd_message (NULL, 0, "Every job has ended; stopped");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 on_signal (gpointer user_data)
 {
   Daemon *d = user_data;
 
   hdd_message (NULL, 0, "Stopping");
-  sd_notify (0, "STOPPING=1");
-  g_main_loop_quit (d->loop);
+  sd_notify (0, "STOPPING=1\nSTATUS=Stopping: waiting for running jobs to end");
+  /* A restart must not leave a device half-bound: the jobs end first
+   * (hdd_manager_stop).  The source goes, and GLib gives the signal its
+   * default action back: a second SIGTERM ends the daemon at once, and
+   * the next start reconciles what that leaves (hdd-reconcile.h). */
+  if (d->manager)
+    hdd_manager_stop (d->manager, on_jobs_ended, d);
+  else
+    g_main_loop_quit (d->loop);
   return G_SOURCE_REMOVE;
 }
 

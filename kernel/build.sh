@@ -66,7 +66,8 @@ srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) \
 # Hash of the series alone (decides what is applied to the source tree) and of
 # everything that determines the output (decides whether to build at all).
 series_hash=$( { cat "$series_file"; for p in "${patches[@]}"; do cat "$here/patches/$p"; done; } | sha256sum | cut -c1-16)
-hash=$( { echo "$srcver $variant $series_hash"; for f in $frags; do echo "== $f"; cat "$f"; done; cat "$0"; } \
+# Fragments by name, not path: every clone of the checkout shares the cache.
+hash=$( { echo "$srcver $variant $series_hash"; for f in $frags; do echo "== ${f##*/}"; cat "$f"; done; cat "$0"; } \
         | sha256sum | cut -c1-16)
 
 src=$cache/src-${srcver//[^A-Za-z0-9.+-]/_}
@@ -87,9 +88,26 @@ fi
 [ "$print_only" = 1 ] && die "no $variant kernel built for the current inputs ($out); run kernel/build.sh --variant $variant"
 
 mkdir -p "$cache/out"
-# One kernel build at a time: 2 cores, and the source tree is shared.
+# Locks: one build per variant (its build directory), and the source tree,
+# which every variant reads. The tree is changed (unpacked, a series
+# swapped) only under an exclusive lock and read by builds under a shared
+# one, so two variants may build at once: make check builds the debug
+# kernel at the lowest priority while the lab's single-threaded TCG host
+# leaves a core idle. (Converting the lock to shared is not atomic; a build
+# of another series that slips in between would swap the tree under us.
+# Only a developer building two different series at once could do that.)
+exec 8>"$cache/.lock-$variant"
+flock -n 8 || { log "waiting for another $variant build to finish"; flock 8; }
 exec 9>"$cache/.lock"
-flock -n 9 || { log "waiting for another kernel build to finish"; flock 9; }
+applied=$src/.hostdevd-applied
+source_ready() {
+    [ -f "$src/.hostdevd-unpacked" ] && [ "$(cat "$applied/hash" 2>/dev/null)" = "$series_hash" ]
+}
+flock -s 9
+if ! source_ready; then
+    flock -u 9
+    flock -n 9 || { log "waiting for other kernel builds to finish"; flock 9; }
+fi
 
 # --- source tree -----------------------------------------------------------
 if [ ! -f "$src/.hostdevd-unpacked" ]; then
@@ -103,7 +121,6 @@ fi
 
 # Swap the applied series for the wanted one by reverse-applying the old one,
 # so untouched files keep their mtimes and the build dir stays warm.
-applied=$src/.hostdevd-applied
 if [ "$(cat "$applied/hash" 2>/dev/null)" != "$series_hash" ]; then
     if [ -f "$applied/list" ]; then
         log "reverting previously applied series"
@@ -122,6 +139,7 @@ if [ "$(cat "$applied/hash" 2>/dev/null)" != "$series_hash" ]; then
     done
     echo "$series_hash" > "$applied/hash"
 fi
+flock -s 9   # the tree is as wanted: other variants may build from it too
 
 # --- configuration ---------------------------------------------------------
 mkdir -p "$build"

@@ -4,19 +4,25 @@
 set -eu
 
 # mdevctl: tests/fixtures/mdevctl/make-fixtures.sh makes the definition
-# fixtures with the real one.
+# fixtures with the real one.  ansible-core: the integration tests run the
+# ansible role's modules against the daemon (test_ansible_modules.py).
 PACKAGES="
 build-essential pkg-config meson ninja-build
 libglib2.0-dev libglib2.0-bin libgudev-1.0-dev libjson-glib-dev
 libvirt-dev libpolkit-gobject-1-dev libsystemd-dev
 umockdev libumockdev-dev gir1.2-umockdev-1.0 mdevctl
 python3 python3-gi python3-dbus python3-dbusmock python3-pytest
-dbus dbus-daemon
+dbus dbus-daemon ansible-core
 "
 # Extra sets, named on the command line: "lab" adds what the kernel build
-# and the emulated host need.
+# and the emulated host need; "ops" what packaging and operations need
+# (make deb, make lint-ops, make ansible-check): debhelper and lintian for
+# the Debian packages, ansible and its linters for ansible/.
 for set in "$@"; do
   case "$set" in
+    ops) PACKAGES="$PACKAGES
+debhelper dpkg-dev lintian systemd udev
+ansible ansible-lint yamllint openssh-client" ;;
     lab) PACKAGES="$PACKAGES
 linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
 mmdebstrap qemu-system-x86 qemu-utils kmod xz-utils rsync openssh-client

@@ -64,7 +64,9 @@ def main():
     # A lab step's output (its make target's name .lab) always exists; it
     # counts only if it has results.
     lab_steps = {'lab (real kernel in an emulated host)': 'lab-check',
-                 'lab race suite (debug kernel: KASAN, lockdep)': 'lab-race'}
+                 'lab race suite (debug kernel: KASAN, lockdep)': 'lab-race',
+                 'ops lint (systemd-analyze, lintian, yamllint, ansible-lint)': 'lint-ops',
+                 'ansible playbook against a fresh lab host': 'ansible-check'}
     for step, target in lab_steps.items():
         path = os.path.join(results, target + '.lab')
         if os.path.exists(path) and lab_results(path) != (0, 0):

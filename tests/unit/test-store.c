@@ -19,18 +19,27 @@ setup (Fixture *f, gconstpointer data)
 }
 
 static void
-teardown (Fixture *f, gconstpointer data)
+remove_tree (const char *path)
 {
-  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
   const char *name;
 
   while (dir && (name = g_dir_read_name (dir)))
     {
-      g_autofree char *p = g_build_filename (f->dir, name, NULL);
-      g_unlink (p);
+      g_autofree char *p = g_build_filename (path, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        remove_tree (p);
+      else
+        g_unlink (p);
     }
-  g_chmod (f->dir, 0755);
-  g_rmdir (f->dir);
+  g_chmod (path, 0755);
+  g_rmdir (path);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -145,6 +154,52 @@ test_failed_write_changes_nothing (Fixture *f, gconstpointer data)
   g_assert_nonnull (b);
 }
 
+static gboolean
+marked (Fixture *f, const char *address)
+{
+  g_autofree char *p = g_build_filename (f->dir, "persistent", address, NULL);
+
+  return g_file_test (p, G_FILE_TEST_IS_REGULAR);
+}
+
+/* persistent/ADDRESS exists exactly for the persistent bindings: what the
+ * udev rule tests. */
+static void
+test_udev_markers (Fixture *f, gconstpointer data)
+{
+  g_autoptr(HddStore) store = hdd_store_new (f->dir);
+  g_autoptr(HddStore) again = hdd_store_new (f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *markers = g_build_filename (f->dir, "persistent", NULL);
+  g_autofree char *stray = g_build_filename (markers, "0000:07:00.0", NULL);
+
+  g_assert_true (hdd_store_load (store, &error));
+  g_assert_false (g_file_test (markers, G_FILE_TEST_EXISTS));
+  g_assert_true (hdd_store_put (store, "0000:01:00.0", "e1000e", TRUE, &error));
+  g_assert_true (hdd_store_put (store, "0000:02:00.0", "e1000e", FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_true (marked (f, "0000:01:00.0"));
+  g_assert_false (marked (f, "0000:02:00.0"));
+
+  /* Forget: the marker goes; persist: it comes. */
+  g_assert_true (hdd_store_put (store, "0000:01:00.0", "e1000e", FALSE, &error));
+  g_assert_true (hdd_store_put (store, "0000:02:00.0", "e1000e", TRUE, &error));
+  g_assert_false (marked (f, "0000:01:00.0"));
+  g_assert_true (marked (f, "0000:02:00.0"));
+
+  /* What a crash between the key file and the markers leaves is put right
+   * at the next load. */
+  g_assert_true (g_file_set_contents (stray, "", 0, NULL));
+  g_assert_true (hdd_store_load (again, &error));
+  g_assert_false (g_file_test (stray, G_FILE_TEST_EXISTS));
+  g_assert_true (marked (f, "0000:02:00.0"));
+
+  /* No persistent binding left: no directory left either. */
+  g_assert_true (hdd_store_remove (again, "0000:02:00.0", &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (markers, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -153,5 +208,6 @@ main (int argc, char **argv)
   g_test_add ("/store/corrupt-moved-aside", Fixture, NULL, setup, test_corrupt_moved_aside, teardown);
   g_test_add ("/store/failed-write-changes-nothing", Fixture, NULL, setup,
               test_failed_write_changes_nothing, teardown);
+  g_test_add ("/store/udev-markers", Fixture, NULL, setup, test_udev_markers, teardown);
   return g_test_run ();
 }
