@@ -30,6 +30,16 @@ def jobs(daemon, operation):
             if p['Operation'] == operation]
 
 
+def reconciled(daemon):
+    """The one reconcile job, once it has ended: its record on disk can
+    change a moment before its final Status is published."""
+    def ended():
+        js = jobs(daemon, 'reconcile')
+        return js if js and all(j['State'] in ('completed', 'failed') for j in js) else None
+    (job,) = daemon.wait_for(ended, what='the reconcile job to end')
+    return job
+
+
 def settled(daemon, address):
     return daemon.wait_for(lambda: (lambda d: d if d['ActiveJob'] == '/' else None)(
         daemon.device_props(address)), what='no active job on ' + address)
@@ -60,7 +70,7 @@ def test_crash_mid_bind_is_rolled_back(daemon, testbed):
     assert testbed.override(A) is None
     assert A not in conf(daemon)
     assert d['OriginalDriver'] == '' and d['Persistent'] == 0
-    (job,) = jobs(daemon, 'reconcile')
+    job = reconciled(daemon)
     assert job['State'] == 'completed', job['ErrorMessage']
     assert 'stopped half-way' in job['Status'] and 'back on e1000e' in job['Status']
     log = daemon.log()
@@ -101,7 +111,7 @@ def test_crash_mid_restore_keeps_device_on_vfio(daemon, testbed):
     daemon.start()
     daemon.wait_for(lambda: testbed.override(A) == 'vfio-pci', what='override set again')
     settled(daemon, A)
-    (job,) = jobs(daemon, 'reconcile')
+    job = reconciled(daemon)
     assert job['State'] == 'completed', job['ErrorMessage']
     assert 'stays on vfio-pci' in job['Status']
     assert testbed.driver(A) == 'vfio-pci'
@@ -119,7 +129,7 @@ def test_crash_mid_restore_after_kernel_unbind_completes_restore(daemon, testbed
     daemon.wait_for(lambda: testbed.driver(A) == 'e1000e', what='back on e1000e')
     settled(daemon, A)
     assert A not in conf(daemon)
-    (job,) = jobs(daemon, 'reconcile')
+    job = reconciled(daemon)
     assert 'back on e1000e' in job['Status']
 
 
@@ -132,7 +142,7 @@ def test_non_persistent_binding_after_reboot_is_forgotten_quietly(daemon, testbe
     testbed.set_driver(A, 'e1000e', uevent=False)
     daemon.start()
     daemon.wait_for(lambda: A not in conf(daemon), what='record dropped')
-    (job,) = jobs(daemon, 'reconcile')
+    job = reconciled(daemon)
     assert 'non-persistent binding ends with a reboot' in job['Status']
     assert testbed.driver(A) == 'e1000e'
     # Writes nothing but what it must: no bind or probe of the device.
