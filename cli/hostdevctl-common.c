@@ -188,7 +188,13 @@ hdc_options_init (GVariantDict *options,
                   gpointer      proxy)
 {
   g_variant_dict_init (options, NULL);
+  hdc_options_apply (options, proxy);
+}
 
+void
+hdc_options_apply (GVariantDict *options,
+                   gpointer      proxy)
+{
   /* Only a person at a terminal can answer a polkit agent; a script would
    * only hang waiting for one. */
   if (isatty (STDIN_FILENO))
@@ -365,6 +371,20 @@ hdc_client_get_mdev (HdcClient  *client,
   return hdd_dbus_mdev_proxy_new_sync (hdc_client_get_connection (client),
                                        G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
                                        HDD_DBUS_NAME, path, NULL, error);
+}
+
+GDBusProxy *
+hdc_client_get_target (HdcClient  *client,
+                       const char *spec,
+                       GError    **error)
+{
+  g_autofree char *uuid = hdd_uuid_canonicalize (spec, NULL);
+
+  /* Anything that is not a UUID goes to the daemon as an address, which
+   * then says what is wrong with it. */
+  if (uuid)
+    return G_DBUS_PROXY (hdc_client_get_mdev (client, uuid, error));
+  return G_DBUS_PROXY (hdc_client_get_device (client, spec, error));
 }
 
 HddDbusJob *

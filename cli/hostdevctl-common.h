@@ -42,6 +42,21 @@ int hdc_cmd_cancel (int argc, char **argv);
 int hdc_cmd_monitor (int argc, char **argv);
 int hdc_cmd_types (int argc, char **argv);
 int hdc_cmd_mdev (int argc, char **argv);
+/* hostdevctl-dev-call.c: unplug, attach and detach */
+#define HDC_MISSING_DEV "Missing the DEV: a PCI address (0000:01:00.0) or an mdev UUID"
+gboolean hdc_parse_deadline      (const char   *command,
+                                  const char   *text,
+                                  guint32      *deadline);
+int      hdc_call_dev_and_follow (const char   *spec,
+                                  const char   *method,
+                                  const char   *domain,
+                                  GVariantDict *options,
+                                  gboolean      no_wait,
+                                  gboolean      json);
+
+int hdc_cmd_unplug (int argc, char **argv);
+int hdc_cmd_attach (int argc, char **argv);
+int hdc_cmd_detach (int argc, char **argv);
 
 /* The verbs of "hostdevctl mdev" (argv[0] is the verb). */
 int hdc_mdev_list (int argc, char **argv);
@@ -116,6 +131,13 @@ HddDbusMdev *hdc_client_get_mdev (HdcClient  *client,
                                   const char *uuid,
                                   GError    **error);
 
+/* The device named by @spec, PCI device or mdev: an mdev UUID (any case),
+ * else a PCI address as hdc_client_get_device() takes it.  Returns an
+ * HddDbusPciDevice or an HddDbusMdev. */
+GDBusProxy *hdc_client_get_target (HdcClient  *client,
+                                   const char *spec,
+                                   GError    **error);
+
 /* The job named by @spec: a job number (Manager.GetJob) or an object path.
  * The proxy is a fresh one, subscribed to the job's signals before it read
  * the properties, so that waiting on it cannot miss the end. */
@@ -131,6 +153,10 @@ HddDbusJob *hdc_client_open_job (HdcClient  *client,
  * the call waits as long as that person takes to answer polkit. */
 void hdc_options_init (GVariantDict *options,
                        gpointer      proxy);
+
+/* Adds the options every call carries to @options, which has others. */
+void hdc_options_apply (GVariantDict *options,
+                        gpointer      proxy);
 
 /* Floating a{sv} with only the options every call carries. */
 GVariant *hdc_options_new (gpointer proxy);

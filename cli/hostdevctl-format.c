@@ -166,7 +166,8 @@ hdc_format_property (const char *name,
     return g_variant_get_int32 (value) < 0
       ? g_strdup ("-") : g_strdup_printf ("%d", g_variant_get_int32 (value));
 
-  if (g_str_has_suffix (name, "Time") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+  if ((g_str_has_suffix (name, "Time") || g_str_equal (name, "Deadline")) &&
+      g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
     return g_variant_get_uint64 (value) == 0
       ? g_strdup ("-") : hdc_format_time ((gint64) g_variant_get_uint64 (value), TRUE);
 
@@ -502,6 +503,7 @@ hdc_json_add_device (JsonBuilder      *builder,
   json_builder_set_member_name (builder, "persistent");
   json_builder_add_boolean_value (builder, hdd_dbus_pci_device_get_persistent (device));
   add_active_job (builder, hdd_dbus_pci_device_get_active_job (device));
+  add_string_or_null (builder, "domain", hdd_dbus_pci_device_get_domain (device));
   json_builder_end_object (builder);
 }
 
@@ -547,6 +549,7 @@ hdc_json_add_mdev (JsonBuilder *builder,
   add_string_or_null (builder, "vfio_device_node", hdd_dbus_mdev_get_vfio_device_node (mdev));
   add_holders (builder, hdd_dbus_mdev_get_holders (mdev));
   add_active_job (builder, hdd_dbus_mdev_get_active_job (mdev));
+  add_string_or_null (builder, "domain", hdd_dbus_mdev_get_domain (mdev));
   json_builder_end_object (builder);
 }
 
@@ -587,6 +590,12 @@ hdc_json_add_job (JsonBuilder *builder,
   json_builder_add_boolean_value (builder, hdd_dbus_job_get_cancelable (job));
   add_holders (builder, hdd_dbus_job_get_holders (job));
   add_int_or_null (builder, "release_requests", hdd_dbus_job_get_release_requests (job));
+  add_string_or_null (builder, "domain", hdd_dbus_job_get_domain (job));
+  json_builder_set_member_name (builder, "deadline_usec");
+  if (hdd_dbus_job_get_deadline (job) == 0)
+    json_builder_add_null_value (builder);
+  else
+    json_builder_add_int_value (builder, (gint64) hdd_dbus_job_get_deadline (job));
 
   json_builder_set_member_name (builder, "steps");
   json_builder_begin_array (builder);

@@ -53,7 +53,8 @@ format_members (const char * const *paths)
 }
 
 static void
-print_text (HddDbusPciDevice *d)
+print_text (HddDbusPciDevice *d,
+            gboolean          libvirt_connected)
 {
   g_autoptr(GArray) fields = g_array_new (FALSE, TRUE, sizeof (Field));
   const char *active_job = hdd_dbus_pci_device_get_active_job (d);
@@ -82,6 +83,9 @@ print_text (HddDbusPciDevice *d)
   add (fields, "VFIO group node", g_strdup (hdd_dbus_pci_device_get_vfio_group_node (d)));
   add (fields, "VFIO device node", g_strdup (hdd_dbus_pci_device_get_vfio_device_node (d)));
   add (fields, "Holders", hdc_format_holders (hdd_dbus_pci_device_get_holders (d), TRUE));
+  /* "-" would claim no domain has it: without libvirt nobody knows. */
+  add (fields, "Domain", libvirt_connected ? g_strdup (hdd_dbus_pci_device_get_domain (d))
+                                           : g_strdup ("unknown (hostdevd is not connected to libvirt)"));
   add (fields, "Persistent", g_strdup (hdd_dbus_pci_device_get_persistent (d) ? "yes" : "no"));
   add (fields, "Active job", job_id ? g_strdup_printf ("%u (%s)", job_id, active_job) : NULL);
 
@@ -128,6 +132,6 @@ hdc_cmd_show (int argc, char **argv)
       hdc_json_print (builder);
     }
   else
-    print_text (device);
+    print_text (device, hdd_dbus_manager_get_libvirt_connected (client->manager));
   return HDC_EXIT_OK;
 }

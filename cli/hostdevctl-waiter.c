@@ -49,12 +49,17 @@ show_live_line (Waiter *w)
   g_string_append_printf (line, "[%3.0f%%] %s",
                           hdd_dbus_job_get_progress (w->job) * 100.0, state ? state : "?");
   /* Who holds the device comes before the status: on a narrow terminal it
-   * is what the person waiting needs to see. */
-  if (g_strcmp0 (state, "waiting-for-release") == 0)
+   * is what the person waiting needs to see.  A job asking a guest through
+   * libvirt shows them while still running (and cancelable). */
+  if (!hdc_job_state_is_final (state))
     {
+      const char *domain = hdd_dbus_job_get_domain (w->job);
+
       holders = hdc_format_holders (hdd_dbus_job_get_holders (w->job), FALSE);
       if (holders != NULL)
         g_string_append_printf (line, ", held by %s", holders);
+      if (domain != NULL && *domain != '\0')
+        g_string_append_printf (line, " (domain %s)", domain);
       if (hdd_dbus_job_get_release_requests (w->job) > 0)
         g_string_append_printf (line, ", asked %d times",
                                 hdd_dbus_job_get_release_requests (w->job));

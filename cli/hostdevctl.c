@@ -23,6 +23,9 @@ static const HdcCommand commands[] = {
   { "monitor", hdc_cmd_monitor, "Print changes as they happen" },
   { "types",   hdc_cmd_types,   "List the mdev types of the parent devices" },
   { "mdev",    hdc_cmd_mdev,    "Create, remove, define and list mdevs" },
+  { "unplug",  hdc_cmd_unplug,  "Take a device away from the guest that holds it" },
+  { "attach",  hdc_cmd_attach,  "Give a device to a running libvirt domain" },
+  { "detach",  hdc_cmd_detach,  "Detach a device from its libvirt domain" },
   { "help",    NULL,            "Show the help of a command" },
 };
 

@@ -20,6 +20,9 @@
 #define HDD_ACTION_CANCEL_ANY  "org.hostdevd1.cancel-any"
 #define HDD_ACTION_MDEV        "org.hostdevd1.mdev"
 #define HDD_ACTION_MDEV_DEFINE "org.hostdevd1.mdev-define"
+#define HDD_ACTION_UNPLUG      "org.hostdevd1.unplug"
+#define HDD_ACTION_ATTACH      "org.hostdevd1.attach"
+#define HDD_ACTION_DESTROY_DOMAIN "org.hostdevd1.destroy-domain"
 
 /* The option every method accepts to let polkit ask for a password. */
 #define HDD_OPTION_ALLOW_INTERACTION "allow-interaction"

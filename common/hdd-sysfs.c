@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <gio/gio.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,6 +138,86 @@ hdd_sysfs_write (const char *path,
       int err = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
                    "Could not write to %s: %s", path, g_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* In the child: nothing of the daemon stays open, its bus connection
+ * least of all, which would keep its name on the bus. */
+static void
+close_all_but (int keep)
+{
+  if ((keep > 3 && close_range (3, keep - 1, 0) < 0) || close_range (keep + 1, ~0U, 0) < 0)
+    for (int i = 3; i < 65536; i++)
+      if (i != keep)
+        close (i);
+}
+
+gboolean
+hdd_sysfs_write_detached (const char *path,
+                          const char *value,
+                          GError    **error)
+{
+  size_t len = strlen (value);
+  sigset_t all;
+  int status = 0;
+  pid_t parent;
+  pid_t pid;
+  int fd;
+
+  /* Opened here: between fork() and _exit() the child of a threaded
+   * process may only make async-signal-safe calls. */
+  fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not open %s for writing: %s", path, g_strerror (err));
+      return FALSE;
+    }
+  sigfillset (&all);
+  parent = getpid ();
+  pid = fork ();
+  if (pid == 0)
+    {
+      ssize_t n;
+
+      /* A stop of the daemon's service signals the child too: the daemon
+       * decides, the child ends with it.  The kernel's wait, once begun,
+       * goes on regardless, and the release with it. */
+      sigprocmask (SIG_SETMASK, &all, NULL);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () != parent)
+        _exit (EINTR);
+      close_all_but (fd);
+      do
+        n = write (fd, value, len);
+      while (n < 0 && errno == EINTR);
+      _exit (n == (ssize_t) len ? 0 : n < 0 ? (errno & 0xff) : EIO);
+    }
+  close (fd);
+  if (pid < 0)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not start the write to %s: %s", path, g_strerror (err));
+      return FALSE;
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      {
+        int err = errno;
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                     "Lost the write to %s: %s", path, g_strerror (err));
+        return FALSE;
+      }
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      int err = WIFEXITED (status) ? WEXITSTATUS (status) : EINTR;
+      g_autofree char *shown = g_strescape (value, NULL);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not write “%s” to %s: %s", shown, path, g_strerror (err));
       return FALSE;
     }
   return TRUE;

@@ -37,6 +37,17 @@ gboolean hdd_sysfs_write (const char *path,
                           const char *value,
                           GError    **error);
 
+/* hdd_sysfs_write() from a child process of its own, waited for: for the
+ * writes the kernel blocks until a device's users let it go (an unbind
+ * from vfio-pci, an mdev's remove), which it cannot interrupt.  A thread
+ * blocked there would keep a killed daemon from ever exiting, and its bus
+ * name taken; the child keeps nothing of the daemon open and is killed
+ * with it, which the kernel's wait ignores: the release goes on, and the
+ * next daemon finds it (release_pending). */
+gboolean hdd_sysfs_write_detached (const char *path,
+                                   const char *value,
+                                   GError    **error);
+
 /* The last component of the symbolic link at @path, or NULL when there is no
  * link (e.g. the "driver" link of an unbound device). */
 char *hdd_sysfs_link_basename (const char *path);

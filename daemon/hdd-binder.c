@@ -104,7 +104,15 @@ unbind (HddJob *job, const char *address, const char *driver, GError **error)
   if (!hdd_job_begin_release (job, address, (const char * const *) nodes, release_state,
                               step, error))
     return FALSE;
-  ok = write_attr (address, error, "/sys/bus/pci/drivers/%s/unbind", driver);
+  if (vfio)
+    {
+      /* Blocks while a VM holds the device: from a child process, so that
+       * the daemon can still stop (hdd_sysfs_write_detached). */
+      g_autofree char *path = hdd_sysfs_path ("/sys/bus/pci/drivers/%s/unbind", driver);
+      ok = hdd_sysfs_write_detached (path, address, error);
+    }
+  else
+    ok = write_attr (address, error, "/sys/bus/pci/drivers/%s/unbind", driver);
   hdd_job_end_release (job);
   return ok;
 }

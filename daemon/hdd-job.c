@@ -116,6 +116,8 @@ hdd_job_new (guint               id,
   hdd_dbus_job_set_steps (iface, g_variant_new_array (G_VARIANT_TYPE ("(ts)"), NULL, 0));
   hdd_dbus_job_set_error_name (iface, "");
   hdd_dbus_job_set_error_message (iface, "");
+  hdd_dbus_job_set_domain (iface, "");
+  hdd_dbus_job_set_deadline (iface, 0);
   hdd_dbus_job_set_cancelable (iface, TRUE);
   hdd_dbus_job_set_start_time (iface, (guint64) g_get_real_time ());
   return self;
@@ -242,6 +244,10 @@ typedef enum {
   UPDATE_RUNNING,
   UPDATE_BEGIN_RELEASE,
   UPDATE_END_RELEASE,
+  UPDATE_WATCH_HOLDERS,
+  UPDATE_STATUS,
+  UPDATE_DOMAIN,
+  UPDATE_DEADLINE,
 } UpdateKind;
 
 typedef struct {
@@ -252,6 +258,7 @@ typedef struct {
   char       *release_state;
   GStrv       nodes;
   double      progress;
+  guint64     time;
 } Update;
 
 static void
@@ -285,6 +292,7 @@ apply_update (gpointer data)
       set_state (self, HDD_JOB_RUNNING);
       break;
     case UPDATE_BEGIN_RELEASE:
+    case UPDATE_WATCH_HOLDERS:
       g_free (self->release_device);
       self->release_device = g_strdup (u->text);
       g_strfreev (self->release_nodes);
@@ -293,13 +301,25 @@ apply_update (gpointer data)
       self->release_state = g_steal_pointer (&u->release_state);
       self->release_requests = -1;
       g_clear_pointer (&self->holders_text, g_free);
-      hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
-      set_state (self, HDD_JOB_WAITING_FOR_RELEASE);
+      if (u->kind == UPDATE_BEGIN_RELEASE)
+        {
+          hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
+          set_state (self, HDD_JOB_WAITING_FOR_RELEASE);
+        }
       if (u->step)
         add_step (self, u->step);
       poll_holders (self);
       if (self->holders_timer == 0)
         self->holders_timer = g_timeout_add (HOLDERS_POLL_MS, on_holders_timer, self);
+      break;
+    case UPDATE_STATUS:
+      hdd_dbus_job_set_status (HDD_DBUS_JOB (self), u->text);
+      break;
+    case UPDATE_DOMAIN:
+      hdd_dbus_job_set_domain (HDD_DBUS_JOB (self), u->text);
+      break;
+    case UPDATE_DEADLINE:
+      hdd_dbus_job_set_deadline (HDD_DBUS_JOB (self), u->time);
       break;
     case UPDATE_END_RELEASE:
       g_clear_handle_id (&self->holders_timer, g_source_remove);
@@ -335,22 +355,29 @@ post (HddJob *self, Update *u)
 
 /* ---- Worker side ---- */
 
+static void G_GNUC_PRINTF (3, 0)
+post_text (HddJob *self, UpdateKind kind, const char *format, va_list args)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = kind;
+  u->text = g_strdup_vprintf (format, args);
+  post (self, u);
+}
+
 void
 hdd_job_step (HddJob     *self,
               const char *format,
               ...)
 {
-  Update *u;
   va_list args;
 
-  if (self == NULL)
-    return;
-  u = g_new0 (Update, 1);
-  u->kind = UPDATE_STEP;
   va_start (args, format);
-  u->text = g_strdup_vprintf (format, args);
+  post_text (self, UPDATE_STEP, format, args);
   va_end (args);
-  post (self, u);
 }
 
 void
@@ -428,6 +455,64 @@ hdd_job_begin_release (HddJob             *self,
   u->nodes = g_strdupv ((char **) nodes);
   post (self, u);
   return TRUE;
+}
+
+void
+hdd_job_watch_holders (HddJob             *self,
+                       const char         *device,
+                       const char * const *nodes,
+                       const char         *release_state)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_WATCH_HOLDERS;
+  u->text = g_strdup (device);
+  u->release_state = g_strdup (release_state);
+  u->nodes = g_strdupv ((char **) nodes);
+  post (self, u);
+}
+
+void
+hdd_job_set_status (HddJob     *self,
+                    const char *format,
+                    ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  post_text (self, UPDATE_STATUS, format, args);
+  va_end (args);
+}
+
+void
+hdd_job_set_domain (HddJob     *self,
+                    const char *domain)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_DOMAIN;
+  u->text = g_strdup (domain ? domain : "");
+  post (self, u);
+}
+
+void
+hdd_job_set_deadline (HddJob *self,
+                      gint64  deadline)
+{
+  Update *u;
+
+  if (self == NULL)
+    return;
+  u = g_new0 (Update, 1);
+  u->kind = UPDATE_DEADLINE;
+  u->time = (guint64) MAX (deadline, 0);
+  post (self, u);
 }
 
 void

@@ -83,6 +83,29 @@ gboolean hdd_job_begin_release (HddJob             *self,
                                 GError            **error);
 void     hdd_job_end_release   (HddJob *self);
 
+/* Shows the holders of @nodes (and the release state, as above) while the
+ * job waits for them without having passed its point of no return: a guest
+ * asked through libvirt.  The job stays cancelable.  hdd_job_end_release()
+ * or hdd_job_begin_release() end or take over the watch. */
+void hdd_job_watch_holders (HddJob             *self,
+                            const char         *device,
+                            const char * const *nodes,
+                            const char         *release_state);
+
+/* Makes @format the job's Status without recording a step: a waiting job
+ * says how long it has waited without filling its Steps. */
+void hdd_job_set_status (HddJob     *self,
+                         const char *format,
+                         ...) G_GNUC_PRINTF (2, 3);
+
+/* The libvirt domain the job deals with ("" or NULL: none). */
+void hdd_job_set_domain (HddJob     *self,
+                         const char *domain);
+
+/* When the job's deadline passes, in µs since the epoch (0: none). */
+void hdd_job_set_deadline (HddJob *self,
+                           gint64  deadline);
+
 /* --- Main context. --- */
 
 /* Cancel() on behalf of a caller: fails with HDD_ERROR_BUSY once the job

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "hdd-error.h"
 #include "hdd-holders.h"
+#include "hdd-libvirt.h"
 #include "hdd-log.h"
 #include "hdd-names.h"
 #include "hdd-options.h"
@@ -10,6 +11,7 @@
 #include "hdd-pci-ops.h"
 #include "hdd-pci-sysfs.h"
 #include "hdd-reconcile.h"
+#include "hdd-release-pending.h"
 
 /* Finished jobs stay visible this long, so that a late `hostdevctl wait`
  * still finds out how they ended. */
@@ -27,6 +29,7 @@ struct _HddManager
   HddStore                  *store;
   HddAuthority              *authority;
   HddMdevManager            *mdevs;
+  HddLibvirt                *libvirt;
 
   GHashTable                *devices;   /* address -> HddPciDevice */
   GHashTable                *jobs;      /* id -> HddJob */
@@ -60,6 +63,7 @@ hdd_manager_finalize (GObject *object)
   g_clear_handle_id (&self->stop_timer, g_source_remove);
   g_clear_object (&self->udev);
   g_clear_object (&self->mdevs);
+  g_clear_object (&self->libvirt);
   g_hash_table_unref (self->devices);
   g_hash_table_unref (self->jobs);
   g_hash_table_unref (self->locked);
@@ -100,6 +104,7 @@ hdd_manager_new (GDBusConnection *connection,
   self->store = g_object_ref (store);
   self->authority = hdd_authority_new ();
   self->object_manager = g_dbus_object_manager_server_new (HDD_DBUS_PATH);
+  self->libvirt = hdd_libvirt_new (NULL);
   self->mdevs = hdd_mdev_manager_new (self, mdev_directory);
 
   hdd_dbus_manager_set_version (HDD_DBUS_MANAGER (self), PACKAGE_VERSION);
@@ -107,6 +112,8 @@ hdd_manager_new (GDBusConnection *connection,
   hdd_dbus_manager_set_state_directory (HDD_DBUS_MANAGER (self),
                                         hdd_store_get_directory (store));
   hdd_dbus_manager_set_mdev_definition_directory (HDD_DBUS_MANAGER (self), mdev_directory);
+  hdd_dbus_manager_set_libvirt_uri (HDD_DBUS_MANAGER (self), hdd_libvirt_get_uri (self->libvirt));
+  hdd_dbus_manager_set_libvirt_connected (HDD_DBUS_MANAGER (self), FALSE);
   return self;
 }
 
@@ -126,6 +133,28 @@ HddMdevManager *
 hdd_manager_get_mdevs (HddManager *self)
 {
   return self->mdevs;
+}
+
+HddLibvirt *
+hdd_manager_get_libvirt (HddManager *self)
+{
+  return self->libvirt;
+}
+
+/* Which domain has which device changed, or libvirt came or went. */
+static void
+on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
+{
+  HddManager *self = user_data;
+  GHashTableIter iter;
+  gpointer value;
+
+  hdd_dbus_manager_set_libvirt_connected (HDD_DBUS_MANAGER (self),
+                                          hdd_libvirt_is_connected (libvirt));
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    hdd_pci_device_update_domain (value);
+  hdd_mdev_manager_update_domains (self->mdevs);
 }
 
 HddPciDevice *
@@ -636,5 +665,8 @@ hdd_manager_start (HddManager *self)
     }
 
   hdd_mdev_manager_start (self->mdevs);
+  g_signal_connect_object (self->libvirt, "changed", G_CALLBACK (on_libvirt_changed), self, 0);
+  hdd_libvirt_start (self->libvirt);
+  hdd_release_pending_adopt (self);
   self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);
 }

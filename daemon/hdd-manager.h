@@ -6,6 +6,7 @@
 #include "hdd-authority.h"
 #include "hdd-dbus-generated.h"
 #include "hdd-job.h"
+#include "hdd-libvirt.h"
 #include "hdd-mdev-manager.h"
 #include "hdd-pci-device.h"
 #include "hdd-store.h"
@@ -34,6 +35,7 @@ void hdd_manager_stop (HddManager *self,
 HddStore     *hdd_manager_get_store     (HddManager *self);
 HddAuthority *hdd_manager_get_authority (HddManager *self);
 HddMdevManager *hdd_manager_get_mdevs   (HddManager *self);
+HddLibvirt     *hdd_manager_get_libvirt (HddManager *self);
 
 /* Exports @iface on an object of its own at @path / unexports it. */
 void hdd_manager_export   (HddManager             *self,

@@ -643,6 +643,17 @@ hdd_mdev_manager_set_holders (HddMdevManager *self,
     }
 }
 
+void
+hdd_mdev_manager_update_domains (HddMdevManager *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    hdd_mdev_update_domain (value);
+}
+
 /* ---- Manager methods ---- */
 
 static gboolean

@@ -63,6 +63,9 @@ void hdd_mdev_manager_add_nodes   (HddMdevManager *self,
 void hdd_mdev_manager_set_holders (HddMdevManager *self,
                                    GPtrArray      *holders);
 
+/* Sets the Domain of every mdev to what libvirt's last scan says. */
+void hdd_mdev_manager_update_domains (HddMdevManager *self);
+
 /* org.hostdevd1.Manager methods. */
 gboolean hdd_mdev_manager_handle_get_mdev (HddDbusManager        *iface,
                                            GDBusMethodInvocation *invocation,

@@ -32,8 +32,8 @@ op_data_new (HddMdevManager *manager, const HddMdevConfig *config)
   return d;
 }
 
-static char *
-lock_key (const char *uuid)
+char *
+hdd_mdev_ops_lock_key (const char *uuid)
 {
   return g_strdup_printf ("mdev:%s", uuid);
 }
@@ -94,7 +94,8 @@ write_remove (const char *uuid, GError **error)
   g_autofree char *path = hdd_sysfs_path ("/sys/bus/mdev/devices/%s/remove", uuid);
   g_autoptr(GError) local = NULL;
 
-  if (!hdd_sysfs_write (path, "1", &local))
+  /* Blocks while a VM holds the mdev (hdd_sysfs_write_detached). */
+  if (!hdd_sysfs_write_detached (path, "1", &local))
     {
       g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
                    "The kernel refused to remove mdev %s: %s", uuid, local->message);
@@ -148,8 +149,8 @@ write_attributes (HddJob *job, const HddMdevConfig *c, GError **error)
   return TRUE;
 }
 
-static gboolean
-create_locked (HddJob *job, const HddMdevConfig *c, GError **error)
+gboolean
+hdd_mdev_ops_create_locked (HddJob *job, const HddMdevConfig *c, GError **error)
 {
   g_autofree char *create = NULL;
   g_autoptr(GError) local = NULL;
@@ -189,18 +190,18 @@ static gboolean
 create_func (HddJob *job, gpointer data, GError **error)
 {
   OpData *d = data;
-  g_autofree char *key = lock_key (d->config->uuid);
+  g_autofree char *key = hdd_mdev_ops_lock_key (d->config->uuid);
   gboolean ok;
 
   if (!hdd_manager_lock (d->manager, job, key, error))
     return FALSE;
-  ok = create_locked (job, d->config, error);
+  ok = hdd_mdev_ops_create_locked (job, d->config, error);
   hdd_manager_unlock (d->manager, key);
   return ok;
 }
 
-static gboolean
-remove_locked (HddJob *job, const char *uuid, GError **error)
+gboolean
+hdd_mdev_ops_remove_locked (HddJob *job, const char *uuid, GError **error)
 {
   g_autofree char *dir = hdd_mdev_device_dir (uuid);
   g_auto(GStrv) nodes = NULL;
@@ -231,12 +232,12 @@ static gboolean
 remove_func (HddJob *job, gpointer data, GError **error)
 {
   OpData *d = data;
-  g_autofree char *key = lock_key (d->config->uuid);
+  g_autofree char *key = hdd_mdev_ops_lock_key (d->config->uuid);
   gboolean ok;
 
   if (!hdd_manager_lock (d->manager, job, key, error))
     return FALSE;
-  ok = remove_locked (job, d->config->uuid, error);
+  ok = hdd_mdev_ops_remove_locked (job, d->config->uuid, error);
   hdd_manager_unlock (d->manager, key);
   return ok;
 }

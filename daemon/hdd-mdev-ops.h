@@ -33,6 +33,18 @@ HddJob *hdd_mdev_ops_start_remove (HddMdevManager        *manager,
                                    const char            *operation,
                                    GDBusMethodInvocation *invocation);
 
+/* For another job that holds the mdev's lock (hdd_mdev_ops_lock_key):
+ * the work of the create and remove jobs. */
+gboolean hdd_mdev_ops_create_locked (HddJob              *job,
+                                     const HddMdevConfig *config,
+                                     GError             **error);
+gboolean hdd_mdev_ops_remove_locked (HddJob     *job,
+                                     const char *uuid,
+                                     GError    **error);
+
+/* The key of hdd_manager_lock() for the mdev @uuid. */
+char *hdd_mdev_ops_lock_key (const char *uuid);
+
 /* How long the mdev may take to appear or go once the kernel accepted the
  * write. */
 #define HDD_MDEV_SETTLE_TIMEOUT_MS 5000

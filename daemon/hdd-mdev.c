@@ -1,7 +1,10 @@
 #include "hdd-mdev.h"
 
+#include "hdd-domain-methods.h"
 #include "hdd-error.h"
 #include "hdd-holders.h"
+#include "hdd-libvirt.h"
+#include "hdd-manager.h"
 #include "hdd-mdev-manager.h"
 #include "hdd-mdev-names.h"
 #include "hdd-mdev-ops.h"
@@ -61,6 +64,7 @@ hdd_mdev_new (HddMdevManager *manager,
   self->path = hdd_mdev_object_path (uuid);
   hdd_dbus_mdev_set_uuid (iface, uuid);
   hdd_dbus_mdev_set_active_job (iface, "/");
+  hdd_dbus_mdev_set_domain (iface, "");
   hdd_dbus_mdev_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
   hdd_mdev_refresh (self);
   return self;
@@ -76,6 +80,22 @@ const char *
 hdd_mdev_get_object_path (HddMdev *self)
 {
   return self->path;
+}
+
+HddMdevManager *
+hdd_mdev_get_manager (HddMdev *self)
+{
+  return self->manager;
+}
+
+void
+hdd_mdev_update_domain (HddMdev *self)
+{
+  HddLibvirt *libvirt = hdd_manager_get_libvirt (hdd_mdev_manager_get_manager (self->manager));
+  const char *domain = hdd_libvirt_lookup_domain (libvirt, self->uuid);
+
+  if (g_strcmp0 (domain ? domain : "", hdd_dbus_mdev_get_domain (HDD_DBUS_MDEV (self))))
+    hdd_dbus_mdev_set_domain (HDD_DBUS_MDEV (self), domain ? domain : "");
 }
 
 const HddMdevConfig *
@@ -142,6 +162,7 @@ hdd_mdev_refresh (HddMdev *self)
   hdd_dbus_mdev_set_vfio_device_node (iface, cdev ? cdev : "");
   if (group_node == NULL && cdev == NULL)
     hdd_mdev_set_holders_from (self, NULL);
+  hdd_mdev_update_domain (self);
 }
 
 gboolean
@@ -270,9 +291,32 @@ handle_undefine (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant
   return TRUE;
 }
 
+static gboolean
+handle_unplug (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  return hdd_domain_methods_unplug (G_OBJECT (iface), invocation, options);
+}
+
+static gboolean
+handle_attach_to_domain (HddDbusMdev *iface, GDBusMethodInvocation *invocation,
+                         const char *domain, GVariant *options)
+{
+  return hdd_domain_methods_attach (G_OBJECT (iface), invocation, domain, options);
+}
+
+static gboolean
+handle_detach_from_domain (HddDbusMdev *iface, GDBusMethodInvocation *invocation,
+                           GVariant *options)
+{
+  return hdd_domain_methods_detach (G_OBJECT (iface), invocation, options);
+}
+
 static void
 hdd_mdev_iface_init (HddDbusMdevIface *iface)
 {
+  iface->handle_unplug = handle_unplug;
+  iface->handle_attach_to_domain = handle_attach_to_domain;
+  iface->handle_detach_from_domain = handle_detach_from_domain;
   iface->handle_remove = handle_remove;
   iface->handle_stop = handle_remove;
   iface->handle_start = handle_start;

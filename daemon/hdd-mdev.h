@@ -18,6 +18,10 @@ HddMdev *hdd_mdev_new (HddMdevManager *manager,
 
 const char *hdd_mdev_get_uuid        (HddMdev *self);
 const char *hdd_mdev_get_object_path (HddMdev *self);
+HddMdevManager *hdd_mdev_get_manager (HddMdev *self);
+
+/* Sets Domain to what libvirt's last scan says (hdd-libvirt.h). */
+void hdd_mdev_update_domain (HddMdev *self);
 
 /* The persistent definition, NULL when there is none. */
 const HddMdevConfig *hdd_mdev_get_definition (HddMdev *self);

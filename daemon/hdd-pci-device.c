@@ -1,8 +1,10 @@
 #include "hdd-pci-device.h"
 
+#include "hdd-domain-methods.h"
 #include "hdd-error.h"
 #include "hdd-group.h"
 #include "hdd-holders.h"
+#include "hdd-libvirt.h"
 #include "hdd-log.h"
 #include "hdd-manager.h"
 #include "hdd-names.h"
@@ -80,6 +82,7 @@ hdd_pci_device_new (HddManager  *manager,
   hdd_dbus_pci_device_set_subsystem_device_id (iface, (guint16) read_id (address, "subsystem_device"));
   hdd_dbus_pci_device_set_class (iface, (guint32) read_id (address, "class"));
   hdd_dbus_pci_device_set_active_job (iface, "/");
+  hdd_dbus_pci_device_set_domain (iface, "");
   hdd_dbus_pci_device_set_driver_override (iface, "");
   hdd_dbus_pci_device_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
   hdd_pci_device_refresh (self, udev);
@@ -96,6 +99,22 @@ const char *
 hdd_pci_device_get_object_path (HddPciDevice *self)
 {
   return self->path;
+}
+
+HddManager *
+hdd_pci_device_get_manager (HddPciDevice *self)
+{
+  return self->manager;
+}
+
+void
+hdd_pci_device_update_domain (HddPciDevice *self)
+{
+  HddLibvirt *libvirt = hdd_manager_get_libvirt (self->manager);
+  const char *domain = hdd_libvirt_lookup_domain (libvirt, self->address);
+
+  if (g_strcmp0 (domain ? domain : "", hdd_dbus_pci_device_get_domain (HDD_DBUS_PCI_DEVICE (self))))
+    hdd_dbus_pci_device_set_domain (HDD_DBUS_PCI_DEVICE (self), domain ? domain : "");
 }
 
 /* driver_override_show() takes the device lock, which a blocked unbind
@@ -186,6 +205,7 @@ hdd_pci_device_refresh (HddPciDevice *self,
   hdd_dbus_pci_device_set_persistent (iface, binding && binding->persistent);
   hdd_dbus_pci_device_set_original_driver (iface, binding && binding->original_driver
                                            ? binding->original_driver : "");
+  hdd_pci_device_update_domain (self);
 
   if (g_str_equal (hdd_dbus_pci_device_get_active_job (iface), "/"))
     refresh_override (self);
@@ -352,9 +372,32 @@ handle_forget (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVari
   return TRUE;
 }
 
+static gboolean
+handle_unplug (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  return hdd_domain_methods_unplug (G_OBJECT (iface), invocation, options);
+}
+
+static gboolean
+handle_attach_to_domain (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation,
+                         const char *domain, GVariant *options)
+{
+  return hdd_domain_methods_attach (G_OBJECT (iface), invocation, domain, options);
+}
+
+static gboolean
+handle_detach_from_domain (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation,
+                           GVariant *options)
+{
+  return hdd_domain_methods_detach (G_OBJECT (iface), invocation, options);
+}
+
 static void
 hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface)
 {
+  iface->handle_unplug = handle_unplug;
+  iface->handle_attach_to_domain = handle_attach_to_domain;
+  iface->handle_detach_from_domain = handle_detach_from_domain;
   iface->handle_bind_vfio = handle_bind_vfio;
   iface->handle_restore = handle_restore;
   iface->handle_persist = handle_persist;

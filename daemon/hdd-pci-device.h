@@ -19,6 +19,10 @@ HddPciDevice *hdd_pci_device_new (HddManager  *manager,
 
 const char *hdd_pci_device_get_address     (HddPciDevice *self);
 const char *hdd_pci_device_get_object_path (HddPciDevice *self);
+HddManager *hdd_pci_device_get_manager     (HddPciDevice *self);
+
+/* Sets Domain to what libvirt's last scan says (hdd-libvirt.h). */
+void hdd_pci_device_update_domain (HddPciDevice *self);
 
 /* Re-reads what sysfs and the store say.  Never touches attributes whose
  * read takes the device lock (driver_override): an unbind blocked in the

@@ -158,6 +158,18 @@ undo:
   return FALSE;
 }
 
+gboolean
+hdd_pci_ops_bind_locked (HddManager *manager,
+                         HddJob     *job,
+                         const char *address,
+                         HddBindFlags flags,
+                         GError    **error)
+{
+  OpData d = { manager, (char *) address, flags };
+
+  return bind_locked (job, &d, error);
+}
+
 static gboolean
 bind_func (HddJob *job, gpointer data, GError **error)
 {

@@ -22,6 +22,15 @@ HddJob *hdd_pci_ops_start_restore (HddManager            *manager,
                                    HddPciDevice          *device,
                                    GDBusMethodInvocation *invocation);
 
+/* The binding of a bind job, for another job that holds the lock of the
+ * device's IOMMU group already: checks the group, records the original
+ * driver in the store, binds, rolls back what it moved on failure. */
+gboolean hdd_pci_ops_bind_locked (HddManager  *manager,
+                                  HddJob      *job,
+                                  const char  *address,
+                                  HddBindFlags flags,
+                                  GError     **error);
+
 /* The lock key of @address: its IOMMU group, or the address itself when it
  * has none. */
 char *hdd_pci_ops_lock_key (const char *address);

@@ -48,6 +48,17 @@ NIC_ALONE = '52:54:00:12:01:00'     # rp1: alone in its IOMMU group
 NIC_PAIR = '52:54:00:12:03:00'      # rp3: function 0 of a pair in one group
 MDEV_UUID = '6d5c2a8e-2f4e-4a9e-9b1f-3c1d2e4f5a61'
 PLAYBOOK_TIMEOUT_S = 1800
+# Every result line, in order: those a failure before them left out are
+# reported as not run.
+STEPS = [
+    'ansible: a fresh lab host',
+    'ansible: run 1 applies the role',
+    'ansible: the host is as the inventory says',
+    'ansible: run 2 changes nothing',
+    'ansible: the host reboots',
+    'ansible: after a reboot bindings and mdev are back, udev started hostdevd',
+    'ansible: --check --diff reports the one drift and changes nothing',
+]
 RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 
 
@@ -251,8 +262,16 @@ class Run:
         self.host, secs, _ = lab.boot(args, img, self.rundir)
         try:
             self.steps(secs)
+        except (subprocess.SubprocessError, OSError, ValueError, KeyError, SystemExit) as e:
+            # The host stopped answering, or said something unexpected.
+            name = STEPS[len(self.results)] if len(self.results) < len(STEPS) else 'ansible: the test'
+            self.result(name, False, f'{type(e).__name__}: {e}')
         finally:
             self.host.poweroff()
+        done = {name for name, _, _ in self.results}
+        for name in STEPS:
+            if name not in done:
+                self.results.append((name, False, 'not run'))
         say(f'--- lab results (ansible/site.yml against a fresh lab host), logs in {self.rundir}')
         for r in self.recaps:
             say(f'recap {r}')

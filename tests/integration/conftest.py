@@ -23,7 +23,8 @@ HOSTDEVCTL = os.path.join(BUILD, 'cli', 'hostdevctl')
 
 BUS_NAME = 'org.hostdevd1'
 ALL_ACTIONS = ['org.hostdevd1.bind', 'org.hostdevd1.persist', 'org.hostdevd1.cancel-any',
-               'org.hostdevd1.mdev', 'org.hostdevd1.mdev-define']
+               'org.hostdevd1.mdev', 'org.hostdevd1.mdev-define', 'org.hostdevd1.unplug',
+               'org.hostdevd1.attach', 'org.hostdevd1.destroy-domain']
 
 
 @pytest.fixture(scope='session')
@@ -63,6 +64,9 @@ class Daemon:
         self.log_path = log_path
         # The mdev definitions (mdevctl's /etc/mdevctl.d).
         self.mdev_dir = mdev_dir or os.path.join(os.path.dirname(log_path), 'mdevctl.d')
+        # libvirt's test driver, in-process: no libvirtd, and no domain has
+        # any of the testbed's devices (test_unplug.py gives its own).
+        self.libvirt_uri = 'test:///default'
         self.proc = None
 
     def env(self):
@@ -70,6 +74,7 @@ class Daemon:
         env['UMOCKDEV_DIR'] = self.testbed.root
         env['HOSTDEVD_STATE_DIR'] = self.state_dir
         env['HOSTDEVD_MDEVCTL_DIR'] = self.mdev_dir
+        env['HOSTDEVD_LIBVIRT_URI'] = self.libvirt_uri
         env['G_DEBUG'] = 'fatal-criticals'
         # glibc fills freed memory with this byte: a use after free reads
         # garbage pointers and crashes the daemon instead of going unseen.

@@ -204,8 +204,12 @@ class FakeMdevKernel:
         try:
             data = os.read(m['fifo'], 65536)
         except BlockingIOError:
-            return
+            data = b''
         if b'1' in data:
+            self._remove(uuid)
+        elif m['pending'] and scan and not self._write_pending(m):
+            # The writer was killed (with the daemon) during the remove: the
+            # kernel's remove does not need it and ends once released.
             self._remove(uuid)
 
     def _request(self, m):

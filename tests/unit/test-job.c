@@ -195,6 +195,48 @@ test_release_requests_shown (void)
   g_rmdir (dir);
 }
 
+/* A job asking a guest (hdd_job_watch_holders) shows the holders but has
+ * not passed its point of no return: still running, still cancelable; and
+ * what it says of itself (Status, Domain, Deadline) arrives as posted. */
+static gboolean
+watching_func (HddJob *job, gpointer data, GError **error)
+{
+  Gates *g = data;
+  const char *nodes[] = { "/dev/vfio/does-not-exist", NULL };
+
+  hdd_job_set_domain (job, "guest");
+  hdd_job_set_deadline (job, 1234);
+  hdd_job_watch_holders (job, "0000:01:00.0", nodes, NULL);
+  hdd_job_set_status (job, "Waiting for domain %s", "guest");
+  g_atomic_int_set (&g->reached_release, TRUE);
+  wait_gate (g, 1);
+  return hdd_job_check_cancelled (job, error);
+}
+
+static void
+test_watching_stays_cancelable (void)
+{
+  g_autoptr(HddJob) job = hdd_job_new (5, "unplug", NULL, NULL);
+  HddDbusJob *iface = HDD_DBUS_JOB (job);
+  g_autoptr(GError) error = NULL;
+  Gates g = { .gate = 0 };
+
+  hdd_job_run (job, watching_func, &g, NULL);
+  while (g_strcmp0 (hdd_dbus_job_get_status (iface), "Waiting for domain guest") != 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (hdd_dbus_job_get_state (iface), ==, "running");
+  g_assert_true (hdd_dbus_job_get_cancelable (iface));
+  g_assert_cmpstr (hdd_dbus_job_get_domain (iface), ==, "guest");
+  g_assert_cmpuint (hdd_dbus_job_get_deadline (iface), ==, 1234);
+  /* A status is no step: only the job's own steps are recorded. */
+  g_assert_cmpuint (g_variant_n_children (hdd_dbus_job_get_steps (iface)), ==, 0);
+
+  g_assert_true (hdd_job_cancel (job, &error));
+  open_gate (&g, 1);
+  run_until_completed (job);
+  g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_CANCELLED);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -203,5 +245,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job/cancel-before-point-of-no-return", test_cancel_before_point_of_no_return);
   g_test_add_func ("/job/cancel-refused-while-releasing", test_cancel_refused_while_releasing);
   g_test_add_func ("/job/release-requests-shown", test_release_requests_shown);
+  g_test_add_func ("/job/watching-stays-cancelable", test_watching_stays_cancelable);
   return g_test_run ();
 }

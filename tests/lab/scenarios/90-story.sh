@@ -7,11 +7,15 @@
 #  3. an mdev created (mtty)
 #  4. a nested guest (L2) under libvirt given both through virsh attach-device
 #     with managed='no': hostdevd owns the binding, libvirt only attaches
-#  5. graceful unplug of the NIC: `hostdevctl restore` while L2 holds it; the
-#     kernel's request reaches QEMU, L2 lets the device go, the job completes
-#  6. graceful unplug of the mdev: remove while L2 holds it, which needs the
+#  5. `hostdevctl unplug` of the NIC: hostdevd finds the domain that holds it
+#     and asks libvirt to detach it; L2 lets it go; it stays on vfio-pci, and
+#     `hostdevctl attach` gives it back
+#  6. graceful unplug of the NIC through the kernel: `hostdevctl restore`
+#     while L2 holds it; the kernel's request reaches QEMU, L2 lets the
+#     device go, the job completes
+#  7. graceful unplug of the mdev: remove while L2 holds it, which needs the
 #     mtty request patch of kernel/patches (upstream 6.12 blocks forever)
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh
+cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
 results=${LAB_RESULTS:-/tmp}
 step() { printf '\n== %s\n' "$1"; shift; [ $# -gt 0 ] && printf '   %s\n' "$@"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -76,7 +80,25 @@ grep '^L2: pci add' "$L2_LOG" | sed 's/^/   /'
 run hostdevctl show "$nic" | tee "$results/show-held.txt"
 check "hostdevd shows QEMU holding $nic" grep -Eq "qemu-system-x86" "$results/show-held.txt"
 
-step "5. Graceful unplug of $nic: hostdevctl restore while L2 holds it" \
+step "5. hostdevctl unplug $nic: through libvirt" \
+     "hostdevd finds QEMU holding the device, maps it to domain l2, asks libvirt" \
+     "to detach it and waits for libvirt's device-removed event. The device" \
+     "stays on vfio-pci for the next guest; hostdevctl attach gives it back."
+check "hostdevd shows $nic in domain l2 (virsh attached it)" wait_for 10 eval "[ \"\$(domain_of $nic)\" = l2 ]"
+t=$(now_ms)
+printf '$ hostdevctl unplug %s\n' "$nic"
+hostdevctl unplug "$nic" --json > "$results/unplug.json"; rc=$?
+echo "   unplug took $(( $(now_ms) - t )) ms; the job's steps:"
+job_steps "$results/unplug.json" | tee "$results/unplug-steps.txt" | sed 's/^/   /'
+check "the unplug job completed through libvirt" \
+    eval "[ $rc = 0 ] && grep -q '^Domain l2 removed $nic after' $results/unplug-steps.txt"
+check "L2 saw the e1000e leave" wait_for 60 l2_saw remove 8086:10d3
+check "$nic is free, on vfio-pci, in no domain" \
+    eval "[ \"\$(driver_of $nic)\" = vfio-pci ] && [ -z \"\$(holders_of $nic)\" ] && [ -z \"\$(domain_of $nic)\" ]"
+run hostdevctl attach "$nic" l2 --no-rom-bar
+check "L2 saw the e1000e arrive again" wait_for 120 eval "[ \$(l2_count add 8086:10d3) = 2 ]"
+
+step "6. Graceful unplug of $nic through the kernel: hostdevctl restore while L2 holds it" \
      "The unbind blocks in the kernel, which sends a request; QEMU asks L2 to" \
      "unplug (pciehp), L2 lets go, QEMU closes the device, the unbind returns." \
      "The daemon stays responsive throughout; the Job says who holds the device."
@@ -86,12 +108,12 @@ rc=${PIPESTATUS[0]}
 echo "   restore took $(( $(now_ms) - t )) ms"
 check "the restore job completed" test "$rc" = 0
 check "its steps were printed once each" test -z "$(sort "$results/restore.txt" | uniq -d)"
-check "L2 saw the e1000e leave" wait_for 60 l2_saw remove 8086:10d3
+check "L2 saw the e1000e leave again" wait_for 60 eval "[ \$(l2_count remove 8086:10d3) = 2 ]"
 check "$nic is back on e1000e" test "$(driver_of "$nic")" = e1000e
 check "libvirt's live XML has one hostdev left (the mdev)" test "$(virsh dumpxml l2 | grep -c '<hostdev ')" = 1
 check "the kernel relayed the request to QEMU" eval "dmesg | grep -q '$nic: Relaying device request to user'"
 
-step "6. Graceful unplug of the mdev: remove while L2 holds it" \
+step "7. Graceful unplug of the mdev: remove while L2 holds it" \
      "Upstream mtty has no request callback: this remove would block forever." \
      "With kernel/patches the request reaches QEMU, which asks L2 to unplug."
 t=$(now_ms)
