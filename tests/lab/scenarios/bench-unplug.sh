@@ -10,7 +10,7 @@
 #              virsh returns after at most libvirt's 5 s, the removal may
 #              come later
 # For both, "free" is when L2's QEMU has /dev/vfio/N open no more (polled
-# every 0.1 s from the start of the command), and the guest's own unplug is
+# once the command has returned, timed from its start), and the guest's own unplug is
 # measured inside L2 on its clock: from pciehp's "Button press" to the
 # device gone from L2's sysfs (pciehp's 5 s button delay included).
 # Prints a Markdown table (docs/bench.md holds a measured one).
