@@ -32,6 +32,9 @@ packages=(
     polkitd pciutils mdevctl python3 strace
     libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
     qemu-system-x86 seabios
+    # update-grub, which the ansible role's reboot handler runs (the lab
+    # itself boots with QEMU's -kernel)
+    grub2-common
     # hostdevd's runtime libraries (it is installed later, from a DESTDIR)
     libglib2.0-0 libgudev-1.0-0 libjson-glib-1.0-0 libpolkit-gobject-1-0
     libsystemd0 libvirt0
@@ -77,6 +80,10 @@ build_base() {
     ssh-keygen -q -t ed25519 -N '' -C hostdevd-lab -f "$tmp/id_ed25519"
     install -d -m 700 "$root/root/.ssh"
     install -m 600 "$tmp/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+
+    # Where a host's GRUB keeps grub.cfg (grub-pc would make it, with a boot
+    # loader the lab does not use).
+    mkdir -p "$root/boot/grub"
 
     echo lab > "$root/etc/hostname"
     printf '127.0.0.1 localhost\n127.0.1.1 lab\n' > "$root/etc/hosts"
@@ -140,11 +147,15 @@ with_mounted_qcow2() {   # image mountpoint command...
     return $rc
 }
 
-copy_in() {   # mountpoint modules-dir destdir
-    local mnt=$1 mods=$2 destdir=$3
+copy_in() {   # mountpoint modules-dir bzImage destdir
+    local mnt=$1 mods=$2 bzimage=$3 destdir=$4
     rm -rf "$mnt/lib/modules"
     mkdir -p "$mnt/lib/modules"
     cp -a "$mods" "$mnt/lib/modules/"
+    # The kernel QEMU boots, where a host has it: update-grub then writes a
+    # menu entry for it with the command line of /etc/default/grub(.d).
+    rm -f "$mnt"/boot/vmlinuz-*
+    cp "$bzimage" "$mnt/boot/vmlinuz-$(basename "$mods")"
     if [ -n "$destdir" ]; then
         # --keep-dirlinks: /lib, /bin, /sbin are symlinks into /usr on bookworm.
         rsync -a --keep-dirlinks "$destdir"/ "$mnt"/
@@ -172,7 +183,7 @@ install_overlay() {
     out=${out:-$cache/overlay-$variant.qcow2}
     rm -f "$out"
     qemu-img create -q -f qcow2 -b "$base/base.qcow2" -F qcow2 "$out"
-    with_mounted_qcow2 "$out" "$out.mnt" copy_in "$out.mnt" "$MODULES" "$destdir" \
+    with_mounted_qcow2 "$out" "$out.mnt" copy_in "$out.mnt" "$MODULES" "$BZIMAGE" "$destdir" \
         || { rm -f "$out"; die "could not install into $out"; }
     log "overlay with $(basename "$MODULES") modules${destdir:+ and $destdir}: $out"
     echo "OVERLAY=$out"
