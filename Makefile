@@ -8,7 +8,7 @@ PYTHON     ?= /usr/bin/python3
 export HOSTDEVD_CACHE ?= /var/cache/hostdevd
 
 .PHONY: all deps build asan check check-unit check-asan check-integration \
-        demo demo-testbed lab lab-check lab-race lab-deps lab-install bench clean \
+        demo demo-testbed lab lab-check lab-race lab-deps lab-install qemu bench clean \
         ops-deps deb deb-hostdevd deb-kernel lint-ops ansible-check
 
 all: build
@@ -59,14 +59,23 @@ $(LAB_BUILD)/build.ninja:
 	meson setup $(LAB_BUILD) --werror --prefix=/usr --libexecdir=libexec \
 	  --sysconfdir=/etc --localstatedir=/var -Dtests=false
 
-lab-install: deps $(LAB_BUILD)/build.ninja
+# hostdevd, and hostdevd's QEMU for the nested guests (qemu-patches/; its
+# package installs /usr/bin/qemu-system-x86_64-hostdevd next to Debian's).
+lab-install: deps qemu $(LAB_BUILD)/build.ninja
 	ninja -C $(LAB_BUILD)
 	rm -rf $(LAB_DESTDIR)
 	DESTDIR=$(LAB_DESTDIR) meson install -C $(LAB_BUILD) --no-rebuild --quiet
+	dpkg-deb -x "$$(qemu-patches/build.sh --print-paths | sed -n 's/^QEMU_DEB=//p')" $(LAB_DESTDIR)
+
+# Debian 12's QEMU with qemu-patches/series: qemu-system-x86_64 and its
+# package, cached in $(HOSTDEVD_CACHE)/qemu.
+qemu:
+	qemu-patches/build.sh
 
 lab-deps:
 	scripts/install-deps.sh lab
 	tests/lab/deps.sh
+	qemu-patches/build.sh --fetch
 
 # Boots the lab host and leaves it running (prints the ssh command).
 lab: lab-deps lab-install

@@ -21,6 +21,7 @@ struct _HddJob
   GMutex         lock;
   gboolean       cancel_requested;
   gboolean       past_no_return;
+  char          *qemu_failure;  /* why QEMU could not unplug the device, or NULL */
 
   /* Main context only. */
   HddJobState    state;
@@ -71,6 +72,7 @@ hdd_job_finalize (GObject *object)
   g_strfreev (self->release_nodes);
   g_free (self->release_state);
   g_free (self->holders_text);
+  g_free (self->qemu_failure);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (hdd_job_parent_class)->finalize (object);
@@ -653,4 +655,35 @@ hdd_job_cancel (HddJob  *self,
   self->cancel_requested = TRUE;
   hdd_dbus_job_set_cancelable (HDD_DBUS_JOB (self), FALSE);
   return TRUE;
+}
+
+gboolean
+hdd_job_has_object (HddJob     *self,
+                    const char *object_path)
+{
+  const char * const *objects = hdd_dbus_job_get_objects (HDD_DBUS_JOB (self));
+
+  return objects && g_strv_contains (objects, object_path);
+}
+
+void
+hdd_job_note_qemu (HddJob     *self,
+                   const char *text,
+                   const char *failure)
+{
+  add_step (self, text);
+  if (failure == NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  g_free (self->qemu_failure);
+  self->qemu_failure = g_strdup (failure);
+  g_mutex_unlock (&self->lock);
+}
+
+char *
+hdd_job_dup_qemu_failure (HddJob *self)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return g_strdup (self->qemu_failure);
 }

@@ -106,7 +106,22 @@ void hdd_job_set_domain (HddJob     *self,
 void hdd_job_set_deadline (HddJob *self,
                            gint64  deadline);
 
+/* Why QEMU could not unplug the device, as hdd_job_note_qemu() was last
+ * told (any thread); NULL when it did not say. */
+char *hdd_job_dup_qemu_failure (HddJob *self);
+
 /* --- Main context. --- */
+
+/* Whether @object_path is one of the job's Objects. */
+gboolean hdd_job_has_object (HddJob     *self,
+                             const char *object_path);
+
+/* Records @text, what the QEMU holding the job's device reported, as a
+ * step.  @failure, when not NULL, is why QEMU could not unplug it: the job
+ * keeps it for hdd_job_dup_qemu_failure(). */
+void hdd_job_note_qemu (HddJob     *self,
+                        const char *text,
+                        const char *failure);
 
 /* Cancel() on behalf of a caller: fails with HDD_ERROR_BUSY once the job
  * reached its point of no return or already finished. */

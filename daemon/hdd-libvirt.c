@@ -3,9 +3,11 @@
 #include "hdd-error.h"
 #include "hdd-libvirt-events.h"
 #include "hdd-log.h"
+#include "hdd-qemu-event.h"
 #include "hdd-sysfs.h"
 
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 /* A burst of events (a domain starting with three hostdevs) becomes one
@@ -42,6 +44,7 @@ struct _HddLibvirt
 
   /* Set by the thread that connects, then main context only. */
   int            callbacks[N_EVENTS];
+  int            qemu_callback;  /* QMP events of hostdevd's QEMU; -1: none */
   /* Main context only. */
   gboolean       connecting;
   gboolean       reported_failure;
@@ -56,7 +59,7 @@ struct _HddLibvirt
 
 G_DEFINE_TYPE (HddLibvirt, hdd_libvirt, G_TYPE_OBJECT)
 
-enum { SIGNAL_CHANGED, N_SIGNALS };
+enum { SIGNAL_CHANGED, SIGNAL_QEMU_EVENT, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void disconnect (HddLibvirt *self);
@@ -117,6 +120,10 @@ hdd_libvirt_class_init (HddLibvirtClass *klass)
   G_OBJECT_CLASS (klass)->finalize = hdd_libvirt_finalize;
   signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_QEMU_EVENT] = g_signal_new ("qemu-event", G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                             G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING,
+                                             G_TYPE_STRING);
 }
 
 static void
@@ -128,6 +135,7 @@ hdd_libvirt_init (HddLibvirt *self)
   self->running = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (int i = 0; i < N_EVENTS; i++)
     self->callbacks[i] = -1;
+  self->qemu_callback = -1;
 }
 
 HddLibvirt *
@@ -589,6 +597,17 @@ on_device_removal_failed (virConnectPtr conn, virDomainPtr dom, const char *alia
   notify_watches (opaque, uuid, alias, HDD_LIBVIRT_WATCH_REMOVAL_FAILED);
 }
 
+/* A QMP event of a domain's QEMU, passed through by libvirt (main
+ * context, like the others). */
+static void
+on_qemu_event (virConnectPtr conn, virDomainPtr dom, const char *event, long long seconds,
+               unsigned int micros, const char *details, void *opaque)
+{
+  g_debug ("libvirt: domain %s: QEMU event %s %s", virDomainGetName (dom), event,
+           details ? details : "");
+  g_signal_emit (opaque, signals[SIGNAL_QEMU_EVENT], 0, virDomainGetName (dom), event, details);
+}
+
 /* ---- The connection (main context) ---- */
 
 static gboolean try_connect (gpointer data);
@@ -619,6 +638,9 @@ disconnect (HddLibvirt *self)
         virConnectDomainEventDeregisterAny (conn, self->callbacks[i]);
         self->callbacks[i] = -1;
       }
+  if (self->qemu_callback >= 0)
+    virConnectDomainQemuMonitorEventDeregister (conn, self->qemu_callback);
+  self->qemu_callback = -1;
   virConnectUnregisterCloseCallback (conn, on_close);
   virResetLastError ();
   virConnectClose (conn);
@@ -679,6 +701,18 @@ register_events (HddLibvirt *self, virConnectPtr conn)
                        self->uri, events[i].id, virGetLastErrorMessage ());
           virResetLastError ();
         }
+    }
+  /* The QMP events of hostdevd's QEMU series: only the QEMU driver has
+   * monitor events, other drivers fail, and a stock QEMU never sends them. */
+  self->qemu_callback =
+    virConnectDomainQemuMonitorEventRegister (conn, NULL, HDD_QEMU_EVENT_REGEX, on_qemu_event,
+                                              self, NULL,
+                                              VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX);
+  if (self->qemu_callback < 0)
+    {
+      g_debug ("libvirt (%s) will not pass QEMU's events on: %s", self->uri,
+               virGetLastErrorMessage ());
+      virResetLastError ();
     }
   /* Only the remote driver has these; the others fail, harmlessly.  The
    * keepalive notices a libvirtd that hangs, the close callback one that

@@ -62,7 +62,9 @@ gboolean    hdd_libvirt_domain_is_running (HddLibvirt *self,
                                            const char *name);
 
 /* Signal "changed": the connection came or went, or the last scan found
- * the hostdevs of the running domains changed. */
+ * the hostdevs of the running domains changed.
+ * Signal "qemu-event" (domain name, event name, details as JSON text): a
+ * QMP event of hdd-qemu-event.h's kinds from a domain's QEMU. */
 
 /* ---- Any thread ---- */
 

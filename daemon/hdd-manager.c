@@ -5,11 +5,13 @@
 #include "hdd-holders.h"
 #include "hdd-libvirt.h"
 #include "hdd-log.h"
+#include "hdd-mdev-names.h"
 #include "hdd-names.h"
 #include "hdd-options.h"
 #include "hdd-pci-address.h"
 #include "hdd-pci-ops.h"
 #include "hdd-pci-sysfs.h"
+#include "hdd-qemu-event.h"
 #include "hdd-reconcile.h"
 #include "hdd-release-pending.h"
 
@@ -155,6 +157,53 @@ on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     hdd_pci_device_update_domain (value);
   hdd_mdev_manager_update_domains (self->mdevs);
+}
+
+/* What a domain's QEMU said about a VFIO device the host wants back (the
+ * events of hostdevd's QEMU series): a step of every job that is working
+ * on that device, else a line in the journal. */
+static void
+on_qemu_event (HddLibvirt *libvirt, const char *domain, const char *name, const char *details,
+               gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) event = hdd_qemu_event_parse (name, details, &error);
+  g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  guint noted = 0;
+
+  if (event == NULL)
+    {
+      hdd_warning (NULL, 0, "Domain %s: ignoring QEMU event %s: %s", domain, name, error->message);
+      return;
+    }
+  text = hdd_qemu_event_describe (event, domain);
+  if (hdd_uuid_is_canonical (event->key))
+    path = hdd_mdev_object_path (event->key);
+  else
+    {
+      HddPciAddress address;
+
+      if (hdd_pci_address_parse (event->key, &address, NULL))
+        path = hdd_pci_address_to_object_path (&address);
+    }
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (path && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJobState state = hdd_job_get_state (value);
+
+      if ((state == HDD_JOB_RUNNING || state == HDD_JOB_WAITING_FOR_RELEASE) &&
+          hdd_job_has_object (value, path))
+        {
+          hdd_job_note_qemu (value, text, event->reason);
+          noted++;
+        }
+    }
+  if (noted == 0)
+    hdd_message (event->key, 0, "%s", text);
 }
 
 HddPciDevice *
@@ -666,6 +715,7 @@ hdd_manager_start (HddManager *self)
 
   hdd_mdev_manager_start (self->mdevs);
   g_signal_connect_object (self->libvirt, "changed", G_CALLBACK (on_libvirt_changed), self, 0);
+  g_signal_connect_object (self->libvirt, "qemu-event", G_CALLBACK (on_qemu_event), self, 0);
   hdd_libvirt_start (self->libvirt);
   hdd_release_pending_adopt (self);
   self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);

@@ -96,12 +96,14 @@ report_wait (Run *r, const char *what)
 {
   double waited = seconds_since (r->start);
   double left = (double) (r->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
+  g_autofree char *deadline = left > 0 ? g_strdup_printf ("deadline in %.0f s", left)
+                                       : g_strdup ("deadline passed");
+  /* Why it will not finish by itself, when QEMU said so. */
+  g_autofree char *failure = hdd_job_dup_qemu_failure (r->job);
 
   hdd_job_set_progress (r->job, 0.1 + 0.8 * MIN (1.0, waited / r->u->options.deadline_s));
-  if (left > 0)
-    hdd_job_set_status (r->job, "%s: %.0f s so far, deadline in %.0f s", what, waited, left);
-  else
-    hdd_job_set_status (r->job, "%s: %.0f s so far, deadline passed", what, waited);
+  hdd_job_set_status (r->job, "%s: %.0f s so far, %s%s%s", what, waited, deadline,
+                      failure ? "; QEMU cannot unplug it: " : "", failure ? failure : "");
 }
 
 /* ---- 1. Who has the device ---- */
@@ -201,6 +203,10 @@ say_deadline (Run *r, HddUnplugAction action)
   g_autofree char *text = hdd_holders_describe (holders);
   g_autofree char *who = r->domain ? g_strdup_printf ("domain %s", r->domain->name)
                          : *text ? g_strdup (text) : g_strdup ("its holder");
+  g_autofree char *failure = hdd_job_dup_qemu_failure (r->job);
+
+  if (failure)
+    hdd_job_step (r->job, "QEMU of %s said it cannot unplug %s: %s", who, r->name, failure);
 
   switch (action)
     {

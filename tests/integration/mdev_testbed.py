@@ -245,6 +245,11 @@ class FakeMdevKernel:
             self.tb._write(os.path.join(m['vdir'], 'release_pending'), '0\n')
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tb.mdev_dir(uuid))
+        # The kernel's order: the vendor driver's remove gives the instance
+        # back (mtty_remove -> release) before device_del() sends the
+        # remove uevent, so whoever reacts to the uevent reads the new count.
+        self.tb.set_available(m['parent'], m['type'],
+                              self.tb.available(m['parent'], m['type']) + 1)
         self.tb.tb.uevent(m['syspath'], 'remove')
         os.close(m['fifo'])
         for p in ('/sys/class/vfio-dev/' + m['vfio'], '/dev/vfio/%d' % m['group'],
@@ -255,8 +260,6 @@ class FakeMdevKernel:
         os.rmdir(self.tb.path('/sys/kernel/iommu_groups/%d/devices' % m['group']))
         os.rmdir(self.tb.path('/sys/kernel/iommu_groups/%d' % m['group']))
         self.tb.tb.remove_device(m['syspath'])
-        self.tb.set_available(m['parent'], m['type'],
-                              self.tb.available(m['parent'], m['type']) + 1)
 
 
 def _fill(fd):

@@ -5,6 +5,10 @@
 # Needs /tmp/lab/nested/{bzImage,initramfs.cpio.gz} (copied in by lab.py).
 L2_DIR=/tmp/lab/nested
 L2_LOG=/var/log/libvirt/qemu/l2-serial.log
+# L2 runs on hostdevd's QEMU (qemu-patches/, installed into the lab by
+# `make lab-install`) when the lab has it, else on Debian's.
+L2_EMULATOR=/usr/bin/qemu-system-x86_64-hostdevd
+[ -x $L2_EMULATOR ] || L2_EMULATOR=/usr/bin/qemu-system-x86_64
 
 l2_assets() { [ -f $L2_DIR/bzImage ] && [ -f $L2_DIR/initramfs.cpio.gz ]; }
 
@@ -28,6 +32,7 @@ l2_define() {
   <features><acpi/></features>
   <on_reboot>destroy</on_reboot>
   <devices>
+    <emulator>$L2_EMULATOR</emulator>
     <controller type='pci' index='0' model='pcie-root'/>
     <controller type='pci' index='1' model='pcie-root-port'/>
     <controller type='pci' index='2' model='pcie-root-port'/>

@@ -1,0 +1,116 @@
+/* The QMP events of hostdevd's QEMU series as libvirt passes them on: the
+ * event's name and its "data" member as JSON text. */
+#include "hdd-error.h"
+#include "hdd-qemu-event.h"
+
+static void
+test_request (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) e =
+    hdd_qemu_event_parse ("VFIO_DEVICE_REQUEST",
+                          "{\"device\": \"hostdev0\", \"path\": \"/machine/peripheral/hostdev0\", "
+                          "\"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", \"count\": 1, "
+                          "\"unplug-pending\": false}", &error);
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (e->kind, ==, HDD_QEMU_EVENT_REQUEST);
+  g_assert_cmpstr (e->key, ==, "0000:01:00.0");
+  g_assert_cmpstr (e->device, ==, "hostdev0");
+  g_assert_cmpuint (e->count, ==, 1);
+  g_assert_false (e->pending);
+  g_assert_null (e->reason);
+  text = hdd_qemu_event_describe (e, "l2");
+  g_assert_cmpstr (text, ==, "QEMU of domain l2 got the host's request 1 for hostdev0");
+}
+
+/* A repeated request while the guest is unplugging; an mdev named by a
+ * sysfsdev in upper case, a device without an id. */
+static void
+test_request_pending_mdev (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) e =
+    hdd_qemu_event_parse ("VFIO_DEVICE_REQUEST",
+                          "{\"path\": \"/machine/peripheral-anon/device[3]\", "
+                          "\"sysfsdev\": \"/sys/bus/mdev/devices/83B8F4F2-509F-382F-3C1E-E6BFE0FA1001\", "
+                          "\"count\": 3, \"unplug-pending\": true}", &error);
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (e->key, ==, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001");
+  g_assert_cmpstr (e->device, ==, "/machine/peripheral-anon/device[3]");
+  g_assert_true (e->pending);
+  text = hdd_qemu_event_describe (e, NULL);
+  g_assert_cmpstr (text, ==, "QEMU got the host's request 3 for /machine/peripheral-anon/device[3]; "
+                   "an unplug is pending, so the guest was not asked again");
+}
+
+static void
+test_unplug_failed (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) e =
+    hdd_qemu_event_parse ("VFIO_DEVICE_UNPLUG_FAILED",
+                          "{\"device\": \"hostdev0\", \"path\": \"/machine/peripheral/hostdev0\", "
+                          "\"sysfsdev\": \"/sys/bus/pci/devices/0000:02:00.1\", \"count\": 2, "
+                          "\"reason\": \"Hot-unplug failed: unsupported by the port device 'pci.2'\"}",
+                          &error);
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (e->kind, ==, HDD_QEMU_EVENT_UNPLUG_FAILED);
+  g_assert_cmpstr (e->key, ==, "0000:02:00.1");
+  g_assert_cmpstr (e->reason, ==, "Hot-unplug failed: unsupported by the port device 'pci.2'");
+  text = hdd_qemu_event_describe (e, "l2");
+  g_assert_cmpstr (text, ==, "QEMU of domain l2 could not unplug hostdev0 on the host's request 2: "
+                   "Hot-unplug failed: unsupported by the port device 'pci.2'");
+}
+
+/* Anything else is refused with a message that says what is wrong. */
+static void
+test_bad (void)
+{
+  static const struct {
+    const char *name, *details, *message;
+  } cases[] = {
+    { "DEVICE_DELETED", "{\"path\": \"/x\"}", "Not a VFIO event: DEVICE_DELETED" },
+    { NULL, "{}", "Not a VFIO event: (none)" },
+    { "VFIO_DEVICE_REQUEST", NULL, "VFIO_DEVICE_REQUEST without a data object" },
+    { "VFIO_DEVICE_REQUEST", "[1]", "VFIO_DEVICE_REQUEST without a data object" },
+    { "VFIO_DEVICE_REQUEST", "{", "VFIO_DEVICE_REQUEST without a data object: " },
+    { "VFIO_DEVICE_REQUEST", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", "
+      "\"count\": 1}", "QEMU event without a boolean member \"unplug-pending\"" },
+    { "VFIO_DEVICE_REQUEST", "{\"path\": \"/x\", \"sysfsdev\": 7, \"count\": 1, "
+      "\"unplug-pending\": false}", "QEMU event without a string member \"sysfsdev\"" },
+    { "VFIO_DEVICE_REQUEST", "{\"path\": \"/x\", \"sysfsdev\": \"/s\", \"count\": \"1\", "
+      "\"unplug-pending\": false}", "QEMU event without a number member \"count\"" },
+    { "VFIO_DEVICE_UNPLUG_FAILED", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", "
+      "\"count\": 1}", "QEMU event without a string member \"reason\"" },
+    { "VFIO_DEVICE_REQUEST", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/platform/devices/fake\", "
+      "\"count\": 1, \"unplug-pending\": false}",
+      "VFIO_DEVICE_REQUEST for /sys/bus/platform/devices/fake, which is neither a PCI device nor an mdev" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HddQemuEvent) e = hdd_qemu_event_parse (cases[i].name, cases[i].details, &error);
+
+      g_assert_null (e);
+      g_assert_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT);
+      g_assert_true (g_str_has_prefix (error->message, cases[i].message));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/qemu-event/request", test_request);
+  g_test_add_func ("/qemu-event/request-pending-mdev", test_request_pending_mdev);
+  g_test_add_func ("/qemu-event/unplug-failed", test_unplug_failed);
+  g_test_add_func ("/qemu-event/bad", test_bad);
+  return g_test_run ();
+}
