@@ -101,7 +101,8 @@ check "L2 saw the e1000e arrive again" wait_for 120 eval "[ \$(l2_count add 8086
 step "6. Graceful unplug of $nic through the kernel: hostdevctl restore while L2 holds it" \
      "The unbind blocks in the kernel, which sends a request; QEMU asks L2 to" \
      "unplug (pciehp), L2 lets go, QEMU closes the device, the unbind returns." \
-     "The daemon stays responsive throughout; the Job says who holds the device."
+     "The daemon stays responsive throughout; the Job says who holds the device" \
+     "and, from hostdevd's QEMU (qemu-patches/), what QEMU did with the request."
 t=$(now_ms)
 run hostdevctl restore "$nic" | tee "$results/restore.txt"
 rc=${PIPESTATUS[0]}
@@ -112,6 +113,8 @@ check "L2 saw the e1000e leave again" wait_for 60 eval "[ \$(l2_count remove 808
 check "$nic is back on e1000e" test "$(driver_of "$nic")" = e1000e
 check "libvirt's live XML has one hostdev left (the mdev)" test "$(virsh dumpxml l2 | grep -c '<hostdev ')" = 1
 check "the kernel relayed the request to QEMU" eval "dmesg | grep -q '$nic: Relaying device request to user'"
+check "hostdevd's QEMU reported it (VFIO_DEVICE_REQUEST), and the job shows that" \
+    grep -q "QEMU of domain l2 got the host's request 1 for " "$results/restore.txt"
 
 step "7. Graceful unplug of the mdev: remove while L2 holds it" \
      "Upstream mtty has no request callback: this remove would block forever." \
@@ -125,4 +128,6 @@ check "the job said QEMU held the mdev" grep -q "qemu-system-x86.* holds" "$resu
 check "the mdev is gone" test ! -e "/sys/bus/mdev/devices/$uuid"
 check "L2 saw the mtty leave" wait_for 60 l2_saw remove 4348:3253
 check "the kernel relayed the request for the mdev" eval "dmesg | grep -q '$uuid: Relaying device request to user'"
+check "hostdevd's QEMU reported it, and the job shows that" \
+    grep -q "QEMU of domain l2 got the host's request 1 for " "$results/mdev-remove.txt"
 finish
