@@ -87,8 +87,8 @@ lab: lab-deps lab-install
 # iterations of each race (default 5; make check runs 3).
 LAB_RACE_SCENARIOS = 40-race-mdev.sh 41-race-vfio.sh
 
-# LAB_EXCLUDE leaves out more scenarios: make check leaves the two long
-# unplug scenarios with their own nested guest (about 9 min) to lab-check,
+# LAB_EXCLUDE leaves out more scenarios: make check leaves 10-nested and the
+# two long unplug scenarios with their own nested guest (about 11 min) to lab-check,
 # to keep a cold CI run inside its 90 minutes (docs/lab.md); the demo story
 # (90-story.sh) covers a libvirt unplug in make check.
 LAB_EXCLUDE ?=
