@@ -4,15 +4,17 @@
 set -eu
 
 # mdevctl: tests/fixtures/mdevctl/make-fixtures.sh makes the definition
-# fixtures with the real one.  ansible-core: the integration tests run the
-# ansible role's modules against the daemon (test_ansible_modules.py).
+# fixtures with the real one.  ansible: the integration tests run the
+# ansible role's modules against the daemon (test_ansible_modules.py) and
+# read ansible's result through the json stdout callback, which is
+# ansible.posix's (the ansible package's collections), not ansible-core's.
 PACKAGES="
 build-essential pkg-config meson ninja-build
 libglib2.0-dev libglib2.0-bin libgudev-1.0-dev libjson-glib-dev
 libvirt-dev libpolkit-gobject-1-dev libsystemd-dev
 umockdev libumockdev-dev gir1.2-umockdev-1.0 mdevctl
 python3 python3-gi python3-dbus python3-dbusmock python3-pytest
-dbus dbus-daemon ansible-core
+dbus dbus-daemon ansible
 "
 # Extra sets, named on the command line: "lab" adds what the kernel build
 # and the emulated host need; "ops" what packaging and operations need

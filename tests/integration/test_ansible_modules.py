@@ -31,6 +31,10 @@ def module(daemon, name, args, check=False, diff=False):
     cmd += ['--diff'] if diff else []
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
                        stdin=subprocess.DEVNULL)
+    # Without JSON on stdout ansible itself failed (no json callback, say):
+    # show what it said rather than a JSONDecodeError.
+    assert r.stdout.lstrip().startswith('{'), \
+        'ansible exited %d without a JSON result: %s' % (r.returncode, (r.stderr or r.stdout)[-2000:])
     out = json.loads(r.stdout)
     return out['plays'][0]['tasks'][0]['hosts']['localhost']
 
