@@ -140,7 +140,9 @@ class Run:
         t0 = time.time()
         lines = []
         # Shown as it goes (a run takes minutes under TCG) and kept in the log.
+        # stdin: nothing to ask (and ansible refuses a non-blocking one).
         with open(log, 'w') as f, subprocess.Popen(cmd, cwd=ANSIBLE, env=env, text=True,
+                                                   stdin=subprocess.DEVNULL,
                                                    stdout=subprocess.PIPE,
                                                    stderr=subprocess.STDOUT) as proc:
             # A run that hangs (a job waiting for a holder forever) is killed.

@@ -159,8 +159,12 @@ class Host:
                 *(['-t'] if tty else []), 'root@127.0.0.1', *cmd]
 
     def ssh(self, cmd, timeout, input=None, check=False):
-        return subprocess.run(self.ssh_argv(cmd), input=input, timeout=timeout, check=check,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Never the caller's stdin: ssh makes its stdin non-blocking, and
+        # the flag stays on the shared file for whoever reads it next
+        # (ansible-playbook refuses to run on a non-blocking stdin).
+        stdin = subprocess.DEVNULL if input is None else None
+        return subprocess.run(self.ssh_argv(cmd), input=input, stdin=stdin, timeout=timeout,
+                              check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def alive(self):
         if self.proc is not None:
