@@ -49,6 +49,12 @@ BOOT_CRASH = re.compile(r'Oops|Kernel panic|BUG:|general protection fault')
 BOOT_FATAL = re.compile(r'Freezing execution|Unable to mount root fs|'
                         r'Failed to mount API filesystems')
 
+# After a scenario the host must answer ssh within this long, or it is
+# reported hung and killed.  Generous: after the race suite the debug kernel
+# has needed more than one 20 s try to log a user in, while a hung host
+# never answers.
+RESPONSIVE_S = 150
+
 # no5lvl: `-cpu max` offers LA57, and 6.12 decides pgtable_l5_enabled() from
 # the CPUID bits that identify_cpu() zeroes and refills with interrupts on.
 # An interrupt in that window makes KASAN (debug kernel) see the direct map
@@ -154,7 +160,7 @@ class Host:
     def ssh_argv(self, *cmd, tty=False):
         return ['ssh', '-i', self.key, '-p', str(self.port),
                 '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-                '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5',
+                '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15',
                 '-o', 'ServerAliveInterval=10', '-o', 'ServerAliveCountMax=6',
                 *(['-t'] if tty else []), 'root@127.0.0.1', *cmd]
 
@@ -165,6 +171,22 @@ class Host:
         stdin = subprocess.DEVNULL if input is None else None
         return subprocess.run(self.ssh_argv(cmd), input=input, stdin=stdin, timeout=timeout,
                               check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def answers(self, within):
+        """Seconds until the host ran `true` over ssh, None if it did not
+        within `within` s.  Several tries: right after a race the debug kernel
+        under TCG can take longer than one try to log a user in (sshd, PAM,
+        logind behind a udev backlog), which is slow, not hung."""
+        start = time.time()
+        while True:
+            try:
+                if self.ssh('true', timeout=30).returncode == 0:
+                    return time.time() - start
+            except subprocess.TimeoutExpired:
+                pass
+            if time.time() - start >= within or not self.alive():
+                return None
+            time.sleep(5)
 
     def alive(self):
         if self.proc is not None:
@@ -345,12 +367,12 @@ def run_scenario(host, path, resdir, timeout, live=False):
     if not live:
         sys.stdout.write(''.join(f'  {l}\n' for l in output.splitlines()))
     # The guest may be hung: never wait on it forever.
-    try:
-        responsive = host.ssh('true', timeout=20).returncode == 0
-    except subprocess.TimeoutExpired:
-        responsive = False
-    if not responsive:
-        return name, False, secs, (reason or 'failed') + '; guest unresponsive', False
+    waited = host.answers(within=RESPONSIVE_S)
+    if waited is None:
+        return name, False, secs, (reason or 'failed') + \
+            f'; guest unresponsive (no ssh login for {RESPONSIVE_S} s)', False
+    if waited > 10:
+        print(f'  (the host took {waited:.0f} s to answer ssh after the scenario)', flush=True)
     try:
         tar = host.ssh(f'tar -C /tmp/lab/results/{name} -cf - .', timeout=120)
         subprocess.run(['tar', '-C', out_local, '-xf', '-'], input=tar.stdout, check=False)
