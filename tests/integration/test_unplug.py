@@ -12,7 +12,6 @@ destroy a domain, which is what policy destroy-domain does."""
 import json
 import os
 import signal
-import time
 
 import dbus
 import pytest
@@ -123,10 +122,10 @@ def test_unplug_through_the_kernel_when_libvirt_cannot(guest, testbed):
         assert p['State'] == 'waiting-for-release'
         guest.wait_for(lambda: 'Waiting for the kernel to release %s: ' % NIC
                        in guest.job_props(job)['Status'], what='the time waited')
-        # Responsive, and the device is still the guest's.
-        t0 = time.monotonic()
+        # Responsive while the job waits (the test holds the device until the
+        # with-block ends), and the device is still the guest's.
         assert ctl(guest, 'list', check=0).stdout
-        assert time.monotonic() - t0 < 5
+        assert guest.job_props(job)['State'] == 'waiting-for-release'
         assert testbed.driver(NIC) == 'vfio-pci'
     p = guest.wait_job(job)
     assert p['State'] == 'completed', p['ErrorMessage']

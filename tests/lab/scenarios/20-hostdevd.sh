@@ -55,10 +55,13 @@ print(j['state'], ' '.join('%s:%s' % (h['pid'], h['command']) for h in j['holder
 job_matches() { jobstate | grep -q "$1"; }
 check "job $job waits for release" wait_for 20 job_matches '^waiting-for-release'
 check "job $job names the holder (pid $holder)" wait_for 10 job_matches " $holder:vfio-holder"
+# The holder never lets go by itself: a daemon stuck behind the unbind could
+# only answer after the kill below. Answering, with the job still waiting
+# afterwards, is the proof; the time is for the log.
 t=$(now_ms)
-hostdevctl list > /dev/null && hostdevctl show "$pair" > /dev/null
-took=$(( $(now_ms) - t ))
-check "the daemon answers while the unbind blocks ($took ms)" test "$took" -lt 5000
+check "the daemon answers while the unbind blocks" \
+    eval "hostdevctl list > /dev/null && hostdevctl show $pair > /dev/null && job_matches '^waiting-for-release'"
+echo "list + show took $(( $(now_ms) - t )) ms"
 out=$(hostdevctl cancel "$job" 2>&1); echo "$out"
 check "cancel refused past the point of no return" grep -q "can no longer be cancelled" <<<"$out"
 kernel_said() { dmesg | grep -q "$1"; }

@@ -91,10 +91,12 @@ check "job $job names the holder (pid $holder)" wait_for 10 job_matches " $holde
 check "job $job counts the kernel's requests" wait_for 15 job_matches '^waiting-for-release [1-9]'
 jobstate
 check "the holder got the request" wait_for 10 grep -q 'request' /tmp/hold-mdev.log
+# The holder only lets go when it is killed below: answers, with the job
+# still waiting afterwards, show a daemon that did not block on the remove.
 t=$(now_ms)
-hostdevctl mdev list > /dev/null && hostdevctl list > /dev/null
-took=$(( $(now_ms) - t ))
-check "the daemon answers while the remove blocks ($took ms)" test "$took" -lt 5000
+check "the daemon answers while the remove blocks" \
+    eval "hostdevctl mdev list > /dev/null && hostdevctl list > /dev/null && job_matches '^waiting-for-release'"
+echo "mdev list + list took $(( $(now_ms) - t )) ms"
 # The mdev has left the bus (device_del() runs before the driver's remove
 # waits), but its vfio-dev says the wait is on (kernel patch 5).
 check "the kernel reports the wait (a vfio-dev with release_pending 1)" \

@@ -4,13 +4,14 @@
 #
 # A: a holder that registered the request eventfd (tools/vfio-holder
 #    --release-on-request) gets the request as soon as `remove` is written
-#    and lets go: the remove completes within 1 s of the request. For mtty,
-#    mdpy and mbochs.
+#    and lets go: the remove ends on that release, after one request (the
+#    trace shows the order). For mtty, mdpy and mbochs.
 # B: a holder without a request channel (--ignore-requests --hold-seconds 15):
 #    the remove blocks while the device is held, the kernel says once that no
 #    request channel is registered, vfio-dev/vfioX/release_pending is 1 and
 #    release_requests counts 1, then 2 (poll() wakes up on the change), and
-#    the remove completes when the holder exits. For mtty.
+#    the remove completes when the holder exits, with no request after the
+#    close. For mtty.
 # Needs vfio-holder in /tmp/lab/tools (built by `make -C tests/lab/tools`).
 cd "$(dirname "$0")" && . ./lib.sh
 results=${LAB_RESULTS:-/tmp}
@@ -58,10 +59,6 @@ release_on_request() {   # PARENT TYPE
     check "$type: the remove completed and the mdev is gone" test ! -e /sys/bus/mdev/devices/$uuid
     check "$type: the holder got the request and printed released (exit $rc)" \
         eval "[ $rc = 0 ] && grep -q 'request received after' '$log' && grep -q 'released' '$log'"
-    check "$type: the request came within $((prompt_ms / 1000)) s of writing remove" \
-        test -n "$treq" -a "$((${treq:-0} - t0))" -lt "$prompt_ms"
-    check "$type: the remove completed within $((prompt_ms / 1000)) s of the request ($((t1 - ${treq:-0})) ms)" \
-        test -n "$treq" -a "$((t1 - ${treq:-0}))" -lt "$prompt_ms"
     check "$type: the kernel relayed the request (#0)" \
         eval "dmesg_since 'lab: 30-mdev-request A-$type' | grep -q '$uuid: Relaying device request to user (#0)'"
     check "$type: no 'no request channel' notice with an eventfd registered" \
@@ -69,8 +66,19 @@ release_on_request() {   # PARENT TYPE
     trace_stop "A-$type"
     check "$type: trace: unregister_start with 1 user" traced "vfio_device_unregister_start: $uuid vfio[0-9]+ count=1" "A-$type"
     check "$type: trace: request count=0" traced "vfio_device_request: $uuid vfio[0-9]+ count=0" "A-$type"
+    # One request, then the holder's close, then the end of the wait, and no
+    # second request (10 s after the first): the remove ended on the release
+    # that request #0 asked for.
     check "$type: trace: close, then unregister_end after 1 request" \
         eval "traced 'vfio_device_close: $uuid vfio[0-9]+ count=0' A-$type && traced 'vfio_device_unregister_end: $uuid vfio[0-9]+ count=1 waited_ms=' A-$type"
+    local ts_start ts_req ts_close ts_end
+    ts_start=$(trace_ts "A-$type" "vfio_device_unregister_start: $uuid ")
+    ts_req=$(trace_ts "A-$type" "vfio_device_request: $uuid vfio[0-9]+ count=0")
+    ts_close=$(trace_ts "A-$type" "vfio_device_close: $uuid vfio[0-9]+ count=0")
+    ts_end=$(trace_ts "A-$type" "vfio_device_unregister_end: $uuid ")
+    echo "$type: on the trace clock: request #0 $(ms_between "$ts_start" "$ts_req") ms after unregister_start, the close $(ms_between "$ts_req" "$ts_close") ms after the request, unregister_end $(ms_between "$ts_close" "$ts_end") ms after the close"
+    check "$type: trace: unregister_start, request #0, the holder's close, unregister_end, in that order" \
+        in_order "$ts_start" "$ts_req" "$ts_close" "$ts_end"
 }
 
 release_on_request mtty mtty-2
@@ -116,8 +124,6 @@ cat "$log"; cat "$results/remove-B.log"
 echo "remove took $((t1 - t0)) ms; the holder released $((${trel:-0} - t0)) ms after the write"
 check "the holder held the device for 15 s and exited cleanly (exit $hrc)" \
     eval "[ $hrc = 0 ] && grep -q 'released' '$log'"
-check "the remove completed within $((prompt_ms / 1000)) s of the release ($((t1 - ${trel:-0})) ms)" \
-    test -n "$trel" -a "$((t1 - ${trel:-0}))" -lt "$prompt_ms"
 check "the mdev is gone" test ! -e /sys/bus/mdev/devices/$uuid
 check "the vfio-dev directory is gone with it" test ! -e "$vdev"
 n=$(dmesg_since "$mark" | grep -c "$uuid: No device request channel registered, blocked until released by user")
@@ -128,6 +134,14 @@ check "trace: requests count=0 and count=1" \
     eval "traced 'vfio_device_request: $uuid vfio[0-9]+ count=0' B && traced 'vfio_device_request: $uuid vfio[0-9]+ count=1' B"
 check "trace: unregister_end after 2 requests, waited >= 10 s" \
     eval "traced 'vfio_device_unregister_end: $uuid vfio[0-9]+ count=2 waited_ms=1[0-9]{4}' B"
+# The wait ended on the holder's close, not at a later request: no request
+# between the close and the end of the wait.
+ts_req=$(trace_ts B "vfio_device_request: $uuid " last)
+ts_close=$(trace_ts B "vfio_device_close: $uuid vfio[0-9]+ count=0")
+ts_end=$(trace_ts B "vfio_device_unregister_end: $uuid ")
+echo "on the trace clock: the close $(ms_between "$ts_req" "$ts_close") ms after the last request, unregister_end $(ms_between "$ts_close" "$ts_end") ms after the close"
+check "trace: the last request, then the holder's close, then unregister_end (no request in between)" \
+    in_order "$ts_req" "$ts_close" "$ts_end"
 
 check "modprobe -r mbochs mdpy mtty" modprobe -r mbochs mdpy mtty
 finish

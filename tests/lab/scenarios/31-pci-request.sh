@@ -3,11 +3,13 @@
 # on rp1 (alone in its IOMMU group) bound to vfio-pci and held by
 # tools/vfio-holder while it is unbound from vfio-pci.
 #
-# A: --release-on-request: the unbind completes within 1 s of the request.
+# A: --release-on-request: the unbind ends on the release that the first
+#    request asked for (the trace shows the order, and no second request).
 # B: --ignore-requests --hold-seconds 15, no request eventfd: the unbind
 #    blocks, vfio-pci says once that no request channel is registered,
 #    vfio-dev/vfioX/release_pending is 1 and release_requests goes 1 -> 2
-#    (poll() wakes up), the unbind completes when the holder exits.
+#    (poll() wakes up), the unbind completes when the holder exits, with no
+#    request after the close.
 # C: --ignore-requests --register --hold-seconds 12: vfio-pci relays the
 #    requests to a holder that ignores them (a guest that does not unplug);
 #    the holder sees request 1 and 2, release_requests says 2.
@@ -67,9 +69,6 @@ echo "unbind took $((t1 - t0)) ms; the request came $((${treq:-0} - t0)) ms afte
 check "the unbind completed: $nic has no driver" test "$(driver_of "$nic")" = none
 check "the holder got the request and printed released (exit $rc)" \
     eval "[ $rc = 0 ] && grep -q 'request received after' '$log' && grep -q 'released' '$log'"
-check "the request came within $((prompt_ms / 1000)) s of the unbind" test -n "$treq" -a "$((${treq:-0} - t0))" -lt "$prompt_ms"
-check "the unbind completed within $((prompt_ms / 1000)) s of the request ($((t1 - ${treq:-0})) ms)" \
-    test -n "$treq" -a "$((t1 - ${treq:-0}))" -lt "$prompt_ms"
 check "the vfio-dev directory is gone" test ! -e "$vdev"
 check "dmesg: vfio-pci relayed the request (#0)" \
     eval "dmesg_since '$mark' | grep -q '$nic: Relaying device request to user (#0)'"
@@ -78,6 +77,15 @@ check "trace: unregister_start with 1 user, request count=0, unregister_end afte
     eval "traced 'vfio_device_unregister_start: $nic vfio[0-9]+ count=1' A &&
           traced 'vfio_device_request: $nic vfio[0-9]+ count=0' A &&
           traced 'vfio_device_unregister_end: $nic vfio[0-9]+ count=1 waited_ms=' A"
+# ... and in that order, with the holder's close between the request and the
+# end of the wait: the unbind ended on the release request #0 asked for.
+ts_start=$(trace_ts A "vfio_device_unregister_start: $nic ")
+ts_req=$(trace_ts A "vfio_device_request: $nic vfio[0-9]+ count=0")
+ts_close=$(trace_ts A "vfio_device_close: $nic vfio[0-9]+ count=0")
+ts_end=$(trace_ts A "vfio_device_unregister_end: $nic ")
+echo "on the trace clock: request #0 $(ms_between "$ts_start" "$ts_req") ms after unregister_start, the close $(ms_between "$ts_req" "$ts_close") ms after the request, unregister_end $(ms_between "$ts_close" "$ts_end") ms after the close"
+check "trace: unregister_start, request #0, the holder's close, unregister_end, in that order" \
+    in_order "$ts_start" "$ts_req" "$ts_close" "$ts_end"
 
 # --- B: no request channel, held for 15 s ------------------------------------
 echo "== B: held for 15 s without a request eventfd"
@@ -113,8 +121,6 @@ cat "$log" "$results/unbind-B.log"
 echo "unbind took $((t1 - t0)) ms; the holder released $((${trel:-0} - t0)) ms after the write"
 check "the holder held the device for 15 s and exited cleanly (exit $hrc)" \
     eval "[ $hrc = 0 ] && grep -q 'released' '$log'"
-check "the unbind completed within $((prompt_ms / 1000)) s of the release ($((t1 - ${trel:-0})) ms)" \
-    test -n "$trel" -a "$((t1 - ${trel:-0}))" -lt "$prompt_ms"
 check "$nic has no driver, its vfio-dev directory is gone" \
     eval "test \"\$(driver_of $nic)\" = none && test ! -e '$vdev'"
 n=$(dmesg_since "$mark" | grep -c "$nic: No device request channel registered, blocked until released by user")
@@ -124,6 +130,13 @@ check "trace: requests count=0 and 1, unregister_end after 2 requests and >= 10 
     eval "traced 'vfio_device_request: $nic vfio[0-9]+ count=0' B &&
           traced 'vfio_device_request: $nic vfio[0-9]+ count=1' B &&
           traced 'vfio_device_unregister_end: $nic vfio[0-9]+ count=2 waited_ms=1[0-9]{4}' B"
+# The wait ended on the holder's close, not at a later request.
+ts_req=$(trace_ts B "vfio_device_request: $nic " last)
+ts_close=$(trace_ts B "vfio_device_close: $nic vfio[0-9]+ count=0")
+ts_end=$(trace_ts B "vfio_device_unregister_end: $nic ")
+echo "on the trace clock: the close $(ms_between "$ts_req" "$ts_close") ms after the last request, unregister_end $(ms_between "$ts_close" "$ts_end") ms after the close"
+check "trace: the last request, then the holder's close, then unregister_end (no request in between)" \
+    in_order "$ts_req" "$ts_close" "$ts_end"
 
 # --- C: requests relayed to a holder that ignores them -----------------------
 echo "== C: held for 12 s with a request eventfd, requests ignored"
@@ -134,9 +147,11 @@ check "vfio-holder holds $nic with a request eventfd" start_holder "$log" --igno
 t0=$(now_ms)
 ( echo "$nic" > /sys/bus/pci/drivers/vfio-pci/unbind ) &
 wp=$!; pids+=("$wp")
-check "the holder sees request #1 at once" wait_for 3 grep -q 'request #1 received' "$log"
+# The kernel sends request #1 at once and #2 ten seconds later: these waits
+# stay under those 10 s, so they tell the two apart however slow TCG is.
 check "release_pending 1, release_requests 1" \
-    wait_for 2 eval "test \"\$(cat '$vdev/release_pending') \$(cat '$vdev/release_requests')\" = '1 1'"
+    wait_for 8 eval "test \"\$(cat '$vdev/release_pending') \$(cat '$vdev/release_requests')\" = '1 1'"
+check "the holder sees request #1" wait_for 8 grep -q 'request #1 received' "$log"
 check "the holder sees request #2 ten seconds later" wait_for 12 grep -q 'request #2 received' "$log"
 check "release_requests is 2" grep -qx 2 "$vdev/release_requests"
 wait $hp; hrc=$?

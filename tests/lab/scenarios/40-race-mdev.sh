@@ -15,9 +15,9 @@
 #    per mdev, all started together with rmmod; for mtty, mdpy and mbochs in
 #    turn. Success or ENODEV/ENOENT, no oops, nothing left.
 # R4 parallel create/remove loops during rmmod (rules 5, 6): rmmod finishes
-#    without waiting for a release (no device request in the kernel log; on
-#    the lab kernel also within 10 s, on the debug kernel, measured at
-#    4.6-10.7 s under load, before the 30 s kill), every loop ends, outcomes
+#    without waiting for a release (no device request in the kernel log) and
+#    is not killed at its 60 s bound (measured 4.6-10.7 s on the debug kernel
+#    under load; the time is printed, not judged), every loop ends, outcomes
 #    as above.
 # R5 hold an mdev's device fd, write `remove` (rules 3, 4, 8): the writer
 #    blocks (no EBUSY), the request reaches the holder's eventfd, closing the
@@ -129,9 +129,6 @@ check "R3: every remove succeeded or failed with ENODEV/ENOENT" only_outcomes "$
 
 # --- R4: parallel create/remove loops during rmmod ---------------------------
 echo "== R4: 4 create/remove loops during rmmod mtty"
-# The kernel's release wait re-sends its request every 10 s: under 10 s
-# tells a wait apart on the lab kernel; the debug kernel is too slow for it.
-case ${LAB_KERNEL_VARIANT:-lab} in debug) r4_bound_ms=25000 ;; *) r4_bound_ms=10000 ;; esac
 : > "$results/R4.log"
 for i in $(seq "$iters"); do
     load mtty || { fail "R4.$i: modprobe mtty"; continue; }
@@ -145,17 +142,18 @@ for i in $(seq "$iters"); do
         lps+=($!)
     done
     sleep 0.3
-    # Bounded: rmmod is killed after 30 s.  A wait for a release would show
-    # as a device request in the kernel log (the first one at once).
+    # A wait for a release shows as a device request in the kernel log (the
+    # first one at once), whatever the speed; the 60 s kill only keeps a hung
+    # rmmod from hanging the run.
     mark="lab: R4.$i $(now_ms)"; echo "$mark" > /dev/kmsg
-    timed ms timeout 30 rmmod mtty; rc=$?
+    timed ms timeout 60 rmmod mtty; rc=$?
     requests=$(dmesg | sed -n "/$mark/,\$p" | grep -c 'device request')
     # The loops stop once the create file is gone.
     wait_for 10 eval "! kill -0 ${lps[*]} 2>/dev/null"; ended=$?
     kill "${lps[@]}" 2>/dev/null; wait "${lps[@]}" 2>/dev/null
     sed 's/^[a-z]* //' "$results/R4-$i.log" >> "$results/R4.log"
-    check "R4.$i: rmmod mtty finished in $ms ms (< $((r4_bound_ms / 1000)) s) with $requests device requests during $(wc -l < "$results/R4-$i.log") creates/removes, the loops ended, no mdev left" \
-        eval "[ $rc = 0 ] && [ $ms -lt $r4_bound_ms ] && [ $requests = 0 ] && [ $ended = 0 ] && nothing_left mtty"
+    check "R4.$i: rmmod mtty finished (exit $rc, $ms ms) with $requests device requests during $(wc -l < "$results/R4-$i.log") creates/removes, the loops ended, no mdev left" \
+        eval "[ $rc = 0 ] && [ $requests = 0 ] && [ $ended = 0 ] && nothing_left mtty"
 done
 check "R4: every create/remove succeeded or failed with ENODEV/ENOENT" only_outcomes "$results/R4.log" "$gone"
 

@@ -127,7 +127,7 @@ for i in $(seq "$iters"); do
         eval "'$tools/vfio-race' group-devices $a $b > '$results/R9-$i.log' 2>&1"
     echo "$a" > $vfio/unbind & echo "$b" > $vfio/unbind & wait
     check "R9.$i: unbinding both at once removes the group node" \
-        eval "wait_for 2 test ! -e /dev/vfio/$g3 && [ \$(nodes) = $n0 ]"
+        eval "wait_for 10 test ! -e /dev/vfio/$g3 && [ \$(nodes) = $n0 ]"
 done
 
 # --- R8: another driver / remove / rescan while the vfio_group comes and goes -

@@ -54,8 +54,12 @@ up=$!
 check "the job asks the guest through libvirt, cancelable" \
     wait_for 15 eval "hostdevctl jobs | grep -Eq 'unplug +$uuid +running .*Waiting for domain l2 to unplug'"
 hostdevctl jobs | tee "$results/jobs-during.txt"
-t1=$(now_ms); hostdevctl list > /dev/null; t2=$(now_ms)
-check "hostdevctl list answers while the job waits ($((t2 - t1)) ms)" test $((t2 - t1)) -lt 3000
+# The job waits for its 20 s deadline: a list answered before the job moved
+# on was answered while it waited.
+t1=$(now_ms)
+check "hostdevctl list answers while the job waits" \
+    eval "hostdevctl list > /dev/null && hostdevctl jobs | grep -Eq 'unplug +$uuid +running .*Waiting for domain l2 to unplug'"
+echo "hostdevctl list took $(( $(now_ms) - t1 )) ms"
 other=$(cat /proc/sys/kernel/random/uuid)
 check "jobs on another device run meanwhile (mdev create and remove)" \
     eval "hostdevctl mdev create mtty mtty-1 --uuid $other > /dev/null && hostdevctl mdev remove $other > /dev/null"

@@ -30,13 +30,3 @@ wait_for() {   # wait_for SECONDS command...: poll every 0.1 s
     local end=$(( $(now_ms) + $1 * 1000 )); shift
     until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.1; done
 }
-
-# How soon "at once" is, for the checks that an unbind or remove ends right
-# after the request or the release rather than at the kernel's next request
-# 10 s later: 1 s on the lab kernel (measured 0.1-0.6 s). The debug kernel
-# (KASAN, lockdep) under TCG is several times slower; 5 s still tells the two
-# apart. lab.py sets LAB_KERNEL_VARIANT.
-case ${LAB_KERNEL_VARIANT:-lab} in
-    debug) prompt_ms=5000 ;;
-    *) prompt_ms=1000 ;;
-esac

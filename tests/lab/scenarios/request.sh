@@ -32,6 +32,23 @@ trace_stop() {   # trace_stop NAME: save the trace, print it, remove the instanc
     echo 0 > "$inst/events/vfio/enable"; rmdir "$inst"
 }
 traced() { grep -Eq "$1" "$results/trace-$2.txt"; }   # traced REGEX NAME
+# trace_ts NAME REGEX [last]: the timestamp (s) of the first (or last) event
+# matching REGEX in a saved trace. The checks compare events in order, on the
+# trace's own clock: whether an unbind or remove ended on the release or on a
+# later request is a question of order, not of how fast TCG ran that day.
+trace_ts() {
+    grep -E "$2" "$results/trace-$1.txt" | if [ "${3:-}" = last ]; then tail -n1; else head -n1; fi |
+        sed -En 's/^.* ([0-9]+\.[0-9]+): vfio_[a-z_]+: .*/\1/p'
+}
+in_order() {   # in_order T1 T2 ...: every timestamp present, none before the one before it
+    local prev= t
+    for t; do
+        [ -n "$t" ] || return 1
+        [ -z "$prev" ] || awk -v a="$prev" -v b="$t" 'BEGIN { exit !(a <= b) }' || return 1
+        prev=$t
+    done
+}
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%.1f\n", (b - a) * 1000 }'; }
 
 # poll_change FILE SECONDS > LOG &: poll() a sysfs attribute for POLLPRI and
 # print "BEFORE AFTER SECONDS woken|timeout" (sysfs_notify() wakes it).
