@@ -103,7 +103,7 @@ lab-race: lab-deps lab-install
 # Benchmarks: figures printed as tables, never pass/fail on speed
 # (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
 bench: lab-deps lab-install
-	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-unplug.sh
+	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-request.sh bench-unplug.sh
 
 # Operations (docs/operations.md): Debian packages, lints of what operators
 # install, and the ansible playbook against a fresh lab host.
