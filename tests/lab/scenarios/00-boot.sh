@@ -34,7 +34,7 @@ echo vfio-pci > /sys/bus/pci/devices/$nic/driver_override
 echo "$nic" > /sys/bus/pci/devices/$nic/driver/unbind
 echo "$nic" > /sys/bus/pci/drivers_probe
 check "$nic bound to vfio-pci (was $orig)" test "$(driver_of "$nic")" = vfio-pci
-check "/dev/vfio/$g appeared" wait_for 5 test -c /dev/vfio/$g
+check "/dev/vfio/$g appeared" wait_for 10 test -c /dev/vfio/$g
 echo "bind took $(( $(now_ms) - t )) ms"
 
 # Restore: back to the original driver, /dev/vfio/N gone, the NIC is a NIC again.
@@ -43,8 +43,8 @@ echo "$nic" > /sys/bus/pci/devices/$nic/driver/unbind
 echo > /sys/bus/pci/devices/$nic/driver_override
 echo "$nic" > /sys/bus/pci/drivers_probe
 check "$nic back on $orig" test "$(driver_of "$nic")" = "$orig"
-check "/dev/vfio/$g removed" wait_for 5 test ! -e /dev/vfio/$g
-check "its network interface is back" wait_for 5 eval "pci_by_mac 52:54:00:12:01:00 >/dev/null"
+check "/dev/vfio/$g removed" wait_for 10 test ! -e /dev/vfio/$g
+check "its network interface is back" wait_for 10 eval "pci_by_mac 52:54:00:12:01:00 >/dev/null"
 echo "restore took $(( $(now_ms) - t )) ms"
 
 # mdev: the mtty sample parent, one mtty-2 instance created and removed.

@@ -100,7 +100,7 @@ t0=$(now_ms)
 ( echo 1 > "/sys/bus/mdev/devices/$uuid/remove" && echo "remove returned" ) > "$results/remove-B.log" 2>&1 &
 wp=$!; pids+=("$wp")
 check "release_pending becomes 1" wait_for 5 grep -qx 1 "$vdev/release_pending"
-check "release_requests is 1 (request #0 sent)" wait_for 2 grep -qx 1 "$vdev/release_requests"
+check "release_requests is 1 (request #0 sent)" wait_for 4 grep -qx 1 "$vdev/release_requests"
 # poll() on release_requests must wake up when request #1 is sent (10 s).
 poll_change "$vdev/release_requests" 14 > "$results/poll-B.log" 2>&1 &
 pp=$!; pids+=("$pp")

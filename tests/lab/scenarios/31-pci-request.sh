@@ -99,7 +99,7 @@ t0=$(now_ms)
 ( echo "$nic" > /sys/bus/pci/drivers/vfio-pci/unbind && echo "unbind returned" ) > "$results/unbind-B.log" 2>&1 &
 wp=$!; pids+=("$wp")
 check "release_pending becomes 1" wait_for 5 grep -qx 1 "$vdev/release_pending"
-check "release_requests is 1 (request #0 sent)" wait_for 2 grep -qx 1 "$vdev/release_requests"
+check "release_requests is 1 (request #0 sent)" wait_for 4 grep -qx 1 "$vdev/release_requests"
 poll_change "$vdev/release_requests" 14 > "$results/poll-B.log" 2>&1 &
 pp=$!; pids+=("$pp")
 sleep 2

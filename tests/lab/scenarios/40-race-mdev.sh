@@ -173,7 +173,7 @@ for i in $(seq "$iters"); do
     t0=$(now_ms)
     ( write_to "$mdevs/$u/remove" 1; echo "$wr" > "$results/R5-$i-remove.log" ) &
     wp=$!; pids+=($wp)
-    check "R5.$i: $parent: the request reaches the holder's eventfd" wait_for 5 grep -q 'request #1 received' "$log"
+    check "R5.$i: $parent: the request reaches the holder's eventfd" wait_for 9 grep -q 'request #1 received' "$log"
     stagger "$i"
     check "R5.$i: $parent: the remove blocks (no EBUSY) while the fd is held, release_pending=1" \
         eval "kill -0 $wp 2>/dev/null && grep -qx 1 $vdev/release_pending"

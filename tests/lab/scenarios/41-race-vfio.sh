@@ -70,7 +70,7 @@ for i in $(seq "$iters"); do
     sleep "0.$(( i % 4 ))"
     ( echo "$nic" > $vfio/unbind; now_ms > "$results/R6-$i.done" ) &
     wp=$!; pids+=($wp)
-    check "R6.$i: the request reaches the holder" wait_for 5 grep -q 'request received' "$log"
+    check "R6.$i: the request reaches the holder" wait_for 9 grep -q 'request received' "$log"
     sleep 0.3
     check "R6.$i: the unbind blocks while the fd is held, release_pending=1" \
         eval "kill -0 $wp 2>/dev/null && grep -qx 1 $vdev/release_pending"

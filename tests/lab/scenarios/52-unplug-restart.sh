@@ -46,8 +46,8 @@ echo "hostdevd pid $main, unbind written by pid ${writer:-?}"
 check "the unbind is written by a child process of hostdevd" test -n "$writer"
 
 kill -9 "$main"
-check "killed: the bus name is free at once" \
-    wait_for 5 eval "! busctl status org.hostdevd1 > /dev/null 2>&1"
+check "killed: the bus name is free" \
+    wait_for 20 eval "! busctl status org.hostdevd1 > /dev/null 2>&1"
 check "the kernel still waits: release_pending 1, the writer in the unbind" \
     eval "grep -qx 1 $vdev/release_pending && kill -0 $writer 2>/dev/null"
 
@@ -57,7 +57,7 @@ check "the new hostdevd follows the pending release in a job" \
     wait_for 15 eval "hostdevctl jobs > $results/jobs-after.txt && grep -Eq 'release-pending +$nic +waiting-for-release' $results/jobs-after.txt"
 cat "$results/jobs-after.txt"
 new=$(sed -n "s/^ *\([0-9]*\) *release-pending .*/\1/p" "$results/jobs-after.txt" | head -n1)
-check "it names the holder" wait_for 5 eval "busctl get-property org.hostdevd1 /org/hostdevd1/jobs/$new org.hostdevd1.Job Holders | grep -q vfio-holder"
+check "it names the holder" wait_for 15 eval "busctl get-property org.hostdevd1 /org/hostdevd1/jobs/$new org.hostdevd1.Job Holders | grep -q vfio-holder"
 check "the device shows it as its active job" \
     eval "hostdevctl show $nic | grep -Eq '^Active job: +$new '"
 check "the journal says what it found" \
@@ -74,5 +74,5 @@ check "its steps: the release found, the holder, the release, the host driver" e
     grep -q '^The kernel released $nic after ' $results/release-pending-steps.txt &&
     grep -q '^$nic is bound to $orig' $results/release-pending-steps.txt"
 check "$nic is back on $orig" test "$(driver_of "$nic")" = "$orig"
-check "the old unbind's writer is gone" wait_for 5 eval "! kill -0 $writer 2>/dev/null"
+check "the old unbind's writer is gone" wait_for 15 eval "! kill -0 $writer 2>/dev/null"
 finish
