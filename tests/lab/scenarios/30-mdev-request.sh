@@ -71,14 +71,7 @@ release_on_request() {   # PARENT TYPE
     # that request #0 asked for.
     check "$type: trace: close, then unregister_end after 1 request" \
         eval "traced 'vfio_device_close: $uuid vfio[0-9]+ count=0' A-$type && traced 'vfio_device_unregister_end: $uuid vfio[0-9]+ count=1 waited_ms=' A-$type"
-    local ts_start ts_req ts_close ts_end
-    ts_start=$(trace_ts "A-$type" "vfio_device_unregister_start: $uuid ")
-    ts_req=$(trace_ts "A-$type" "vfio_device_request: $uuid vfio[0-9]+ count=0")
-    ts_close=$(trace_ts "A-$type" "vfio_device_close: $uuid vfio[0-9]+ count=0")
-    ts_end=$(trace_ts "A-$type" "vfio_device_unregister_end: $uuid ")
-    echo "$type: on the trace clock: request #0 $(ms_between "$ts_start" "$ts_req") ms after unregister_start, the close $(ms_between "$ts_req" "$ts_close") ms after the request, unregister_end $(ms_between "$ts_close" "$ts_end") ms after the close"
-    check "$type: trace: unregister_start, request #0, the holder's close, unregister_end, in that order" \
-        in_order "$ts_start" "$ts_req" "$ts_close" "$ts_end"
+    check_ended_on_request "A-$type" "$uuid" "$type"
 }
 
 release_on_request mtty mtty-2
@@ -136,12 +129,7 @@ check "trace: unregister_end after 2 requests, waited >= 10 s" \
     eval "traced 'vfio_device_unregister_end: $uuid vfio[0-9]+ count=2 waited_ms=1[0-9]{4}' B"
 # The wait ended on the holder's close, not at a later request: no request
 # between the close and the end of the wait.
-ts_req=$(trace_ts B "vfio_device_request: $uuid " last)
-ts_close=$(trace_ts B "vfio_device_close: $uuid vfio[0-9]+ count=0")
-ts_end=$(trace_ts B "vfio_device_unregister_end: $uuid ")
-echo "on the trace clock: the close $(ms_between "$ts_req" "$ts_close") ms after the last request, unregister_end $(ms_between "$ts_close" "$ts_end") ms after the close"
-check "trace: the last request, then the holder's close, then unregister_end (no request in between)" \
-    in_order "$ts_req" "$ts_close" "$ts_end"
+check_ended_on_close B "$uuid"
 
 check "modprobe -r mbochs mdpy mtty" modprobe -r mbochs mdpy mtty
 finish

@@ -58,10 +58,8 @@ one_cycle() {
     t0=$(date +%s%N); "take_$1" "$d"; t1=$(date +%s%N)
     wait $hp || { trace_stop bench > /dev/null; return 1; }
     trace_stop bench > /dev/null
-    s=$(trace_ts bench "vfio_device_unregister_start: $d ")
-    r=$(trace_ts bench "vfio_device_request: $d vfio[0-9]+ count=0")
-    c=$(trace_ts bench "vfio_device_close: $d vfio[0-9]+ count=0")
-    e=$(trace_ts bench "vfio_device_unregister_end: $d vfio[0-9]+ count=1 ")
+    traced "vfio_device_unregister_end: $d vfio[0-9]+ count=1 " bench || return 1   # one request
+    read -r s r c e <<<"$(release_ts bench "$d")"
     in_order "$s" "$r" "$c" "$e" || return 1
     echo "$(ms_between "$s" "$r") $(ms_between "$r" "$c") $(ms_between "$c" "$e") $(ms_between "$s" "$e") $(( (t1 - t0) / 1000000 ))"
 }

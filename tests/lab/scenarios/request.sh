@@ -43,12 +43,43 @@ trace_ts() {
 in_order() {   # in_order T1 T2 ...: every timestamp present, none before the one before it
     local prev= t
     for t; do
-        [ -n "$t" ] || return 1
+        [ -n "$t" ] && [ "$t" != - ] || return 1
         [ -z "$prev" ] || awk -v a="$prev" -v b="$t" 'BEGIN { exit !(a <= b) }' || return 1
         prev=$t
     done
 }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%.1f\n", (b - a) * 1000 }'; }
+# release_ts NAME DEV: "START REQUEST0 CLOSE END", the timestamps of DEV's
+# unregister_start, request #0, last close and unregister_end in trace NAME
+# ("-" for an event the trace does not have).
+release_ts() {
+    local f t
+    for f in "vfio_device_unregister_start: $2 " "vfio_device_request: $2 vfio[0-9]+ count=0" \
+             "vfio_device_close: $2 vfio[0-9]+ count=0" "vfio_device_unregister_end: $2 "; do
+        t=$(trace_ts "$1" "$f"); printf '%s ' "${t:--}"
+    done
+    echo
+}
+# check_ended_on_request NAME DEV [WHAT]: request #0, the holder's close and
+# the end of the wait, in that order: the release request #0 asked for.
+check_ended_on_request() {
+    local p=${3:+$3: } s r c e
+    read -r s r c e <<<"$(release_ts "$1" "$2")"
+    echo "${p}on the trace clock: request #0 $(ms_between "$s" "$r") ms after unregister_start, the close $(ms_between "$r" "$c") ms after the request, unregister_end $(ms_between "$c" "$e") ms after the close"
+    check "${p}trace: unregister_start, request #0, the holder's close, unregister_end, in that order" \
+        in_order "$s" "$r" "$c" "$e"
+}
+# check_ended_on_close NAME DEV: the wait ended on the holder's close, not at
+# a later request (no request between the close and the end).
+check_ended_on_close() {
+    local r c e
+    r=$(trace_ts "$1" "vfio_device_request: $2 " last)
+    c=$(trace_ts "$1" "vfio_device_close: $2 vfio[0-9]+ count=0")
+    e=$(trace_ts "$1" "vfio_device_unregister_end: $2 ")
+    echo "on the trace clock: the close $(ms_between "$r" "$c") ms after the last request, unregister_end $(ms_between "$c" "$e") ms after the close"
+    check "trace: the last request, then the holder's close, then unregister_end (no request in between)" \
+        in_order "$r" "$c" "$e"
+}
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-") print "?"; else printf "%.1f\n", (b - a) * 1000 }'; }
 
 # poll_change FILE SECONDS > LOG &: poll() a sysfs attribute for POLLPRI and
 # print "BEFORE AFTER SECONDS woken|timeout" (sysfs_notify() wakes it).
