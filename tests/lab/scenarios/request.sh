@@ -49,7 +49,7 @@ in_order() {   # in_order T1 T2 ...: every timestamp present, none before the on
     done
 }
 # release_ts NAME DEV: "START REQUEST0 CLOSE END", the timestamps of DEV's
-# unregister_start, request #0, last close and unregister_end in trace NAME
+# unregister_start, request #0, close and unregister_end in trace NAME
 # ("-" for an event the trace does not have).
 release_ts() {
     local f t
