@@ -23,6 +23,12 @@ hostdevd, then over ssh, as an operator would:
             (70-hostdevd.rules: the device units want hostdevd.service)
   check     a binding undone by hand: --check --diff reports exactly that
             (changed=1) and changes nothing
+  silent    the host stops answering mid-connection (its QEMU paused:
+            the user network keeps the TCP connection open and never sends
+            a RST): ansible, through the ControlMaster it opened while the
+            host answered, reports it UNREACHABLE instead of waiting for
+            ever (ansible.cfg's ssh keep-alives), and once the host runs
+            again it answers again
 
 The lab boots its kernel with QEMU's -kernel and the command line lab.py
 gives it, so GRUB's part is checked in grub.cfg, which update-grub writes
@@ -54,7 +60,12 @@ import lab  # noqa: E402
 NIC_ALONE = '52:54:00:12:01:00'     # rp1: alone in its IOMMU group
 NIC_PAIR = '52:54:00:12:03:00'      # rp3: function 0 of a pair in one group
 MDEV_UUID = '6d5c2a8e-2f4e-4a9e-9b1f-3c1d2e4f5a61'
-PLAYBOOK_TIMEOUT_S = 1800
+# A playbook run that takes longer is killed and fails: run 1 takes 3-5 min
+# under TCG; a hang must not push CI past its 90 minutes.
+PLAYBOOK_TIMEOUT_S = 900
+# ansible.cfg's keep-alives give a silent host up after 4 x 15 s; an ad-hoc
+# command still running this long later is hung (and killed).
+SILENT_HOST_TIMEOUT_S = 300
 # Every result line, in order: those a failure before them left out are
 # reported as not run.
 STEPS = [
@@ -66,6 +77,7 @@ STEPS = [
     'ansible: the host reboots',
     'ansible: after a reboot bindings and mdev are back, udev started hostdevd',
     'ansible: --check --diff reports the one drift and changes nothing',
+    'ansible: a host that stops answering mid-connection is reported unreachable, not waited for',
 ]
 RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 
@@ -119,6 +131,9 @@ class Run:
             # booted.  GRUB's config and the reboot handler are real.
             'hostdevd_install_kernel': False,
             'hostdevd_manage_boot': True,
+            # A lab reboot takes a minute or two: one that never comes back
+            # fails here, not after the default half hour.
+            'hostdevd_reboot_timeout': 600,
             'hostdevd_mdev_modules': ['mtty'],
             'hostdevd_bindings': [{'address': alone}, {'address': pair, 'group': True}],
             'hostdevd_mdevs': [{'uuid': MDEV_UUID, 'parent': 'mtty', 'type': 'mtty-2',
@@ -130,31 +145,37 @@ class Run:
         return path
 
     # -- ansible -------------------------------------------------------------
-    def playbook(self, name, *extra):
+    def ansible(self, name, cmd, timeout):
+        """Runs an ansible command in ansible/ with its ansible.cfg, shown as
+        it goes (a run takes minutes under TCG) and kept in a log.  Returns
+        (process, output, killed): one still running after @timeout s (a
+        job waiting for a holder forever, a hung connection) is killed."""
         log = os.path.join(self.rundir, f'{name.replace(" ", "-")}.log')
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ANSIBLE, 'ansible.cfg'),
                    ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_HOST_KEY_CHECKING='False',
                    ANSIBLE_LOCAL_TEMP=os.path.join(self.rundir, 'ansible-tmp'))
-        cmd = ['ansible-playbook', '-i', self.inv, 'site.yml', *extra]
         say(f'=== {name}: {" ".join(shlex.quote(c) for c in cmd)}')
-        t0 = time.time()
         lines = []
-        # Shown as it goes (a run takes minutes under TCG) and kept in the log.
         # stdin: nothing to ask (and ansible refuses a non-blocking one).
         with open(log, 'w') as f, subprocess.Popen(cmd, cwd=ANSIBLE, env=env, text=True,
                                                    stdin=subprocess.DEVNULL,
                                                    stdout=subprocess.PIPE,
                                                    stderr=subprocess.STDOUT) as proc:
-            # A run that hangs (a job waiting for a holder forever) is killed.
-            watchdog = threading.Timer(PLAYBOOK_TIMEOUT_S, proc.kill)
+            watchdog = threading.Timer(timeout, proc.kill)
             watchdog.start()
             for line in proc.stdout:
                 f.write(line)
                 lines.append(line)
                 sys.stdout.write('  ' + line)
                 sys.stdout.flush()
+            killed = not watchdog.is_alive()
             watchdog.cancel()
-        output = ''.join(lines)
+        return proc, ''.join(lines), killed
+
+    def playbook(self, name, *extra):
+        t0 = time.time()
+        proc, output, _ = self.ansible(name, ['ansible-playbook', '-i', self.inv, 'site.yml', *extra],
+                                       PLAYBOOK_TIMEOUT_S)
         m = [r for r in RECAP.findall(output) if r[0] == 'lab']
         recap = None
         if m:
@@ -278,6 +299,32 @@ class Run:
         return (any(u.endswith(f'-{alone}.device') for u in units)
                 and 'sys-devices-virtual-mtty-mtty.device' in units), ' '.join(units)
 
+    def silent_host(self):
+        """The hang the keep-alives exist for: a ControlMaster opened while
+        the host answered, then the host goes silent without closing the
+        connection.  QEMU paused keeps its user network's end of the TCP
+        connection open and never answers on it, as a dead host behind a
+        NAT does."""
+        adhoc = ['ansible', 'lab', '-i', self.inv, '-m', 'ansible.builtin.command', '-a', 'true']
+        proc, out, _ = self.ansible('silent host 1 answering', adhoc, SILENT_HOST_TIMEOUT_S)
+        if proc.returncode != 0:
+            return False, f'the host did not answer before it was paused: exit {proc.returncode}'
+        self.host.qmp('stop')
+        try:
+            proc, out, killed = self.ansible('silent host 2 paused', adhoc, SILENT_HOST_TIMEOUT_S)
+        finally:
+            self.host.qmp('cont')
+        if killed:
+            return False, f'ansible still waited after {SILENT_HOST_TIMEOUT_S} s (killed)'
+        if proc.returncode != 4 or 'UNREACHABLE' not in out:
+            return False, f'paused host: exit {proc.returncode}, expected 4 (unreachable)'
+        for _ in range(10):     # the clock jumped; sshd may need a moment
+            again, _, _ = self.ansible('silent host 3 running again', adhoc, SILENT_HOST_TIMEOUT_S)
+            if again.returncode == 0:
+                return True, 'paused: UNREACHABLE (exit 4); running again: answers'
+            time.sleep(5)
+        return False, f'the host did not answer after it ran again: exit {again.returncode}'
+
     # -- the whole run -------------------------------------------------------
     def main(self):
         args = argparse.Namespace(variant='lab', no_build=self.args.no_build, destdir=None,
@@ -352,6 +399,9 @@ class Run:
                     self.ran_clean(recap) and recap['changed'] == 1 and untouched
                     and f'before: {alone}' in out and '+driver: vfio-pci' in out,
                     f'{self.summary(recap)}; {alone} left off vfio-pci: {untouched}')
+
+        self.result('ansible: a host that stops answering mid-connection is reported unreachable, '
+                    'not waited for', *self.silent_host())
 
 
 def main():

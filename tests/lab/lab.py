@@ -204,6 +204,27 @@ class Host:
         except FileNotFoundError:
             return ''
 
+    def qmp(self, command, timeout=30):
+        """Runs one QMP command on the host's QEMU (its monitor socket) and
+        returns the "return" value; raises OSError on an error reply."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(os.path.join(self.rundir, 'qmp.sock'))
+            reader = s.makefile('r')
+
+            def reply():
+                while True:     # events may come before the reply
+                    msg = json.loads(reader.readline())
+                    if 'return' in msg or 'error' in msg:
+                        return msg
+            reader.readline()   # the greeting
+            for cmd in ('qmp_capabilities', command):
+                s.sendall(json.dumps({'execute': cmd}).encode() + b'\n')
+                msg = reply()
+                if 'error' in msg:
+                    raise OSError(f'QMP {cmd}: {msg["error"].get("desc")}')
+            return msg['return']
+
     def kill(self):
         if self.alive():
             os.kill(self.pid, signal.SIGKILL)
