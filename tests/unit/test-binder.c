@@ -40,11 +40,11 @@ test_bind_and_restore (Fixture *f, gconstpointer data)
 
   hdd_binder_bind_vfio (NULL, "0000:01:00.0", "e1000e", &error);
   g_assert_no_error (error);
-  driver = hdd_pci_read_driver ("0000:01:00.0");
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
+  driver = hdd_pci_sysfs_read_driver ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
   g_assert_cmpstr (driver, ==, "vfio-pci");
   g_assert_cmpstr (override, ==, "vfio-pci");
-  nodes = hdd_pci_vfio_nodes ("0000:01:00.0");
+  nodes = hdd_pci_sysfs_vfio_nodes ("0000:01:00.0");
   g_assert_cmpstr (nodes[0], ==, "/dev/vfio/7");
 
   /* Binding again is a no-op that succeeds. */
@@ -54,7 +54,7 @@ test_bind_and_restore (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpstr (after, ==, "e1000e");
   g_clear_pointer (&override, g_free);
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
   g_assert_null (override);
 }
 
@@ -96,12 +96,12 @@ test_probe_failure_rolls_back (Fixture *f, gconstpointer data)
   /* Back where it was: the host driver, no override. */
   for (guint i = 0; i < 500 && driver == NULL; i++)
     {
-      driver = hdd_pci_read_driver ("0000:01:00.0");
+      driver = hdd_pci_sysfs_read_driver ("0000:01:00.0");
       if (driver == NULL)
         g_usleep (10000);
     }
   g_assert_cmpstr (driver, ==, "e1000e");
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
   g_assert_null (override);
 }
 
@@ -119,7 +119,7 @@ test_missing_vfio_driver (Fixture *f, gconstpointer data)
   g_assert_false (hdd_binder_bind_vfio (NULL, "0000:01:00.0", "e1000e", &error));
   g_assert_error (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED);
   /* Refused before anything was written. */
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
   g_assert_null (override);
 }
 

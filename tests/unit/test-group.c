@@ -107,15 +107,15 @@ test_no_group (Fixture *f, gconstpointer data)
 static void
 test_driver_classes (void)
 {
-  g_assert_true (hdd_driver_is_vfio ("vfio-pci"));
-  g_assert_true (hdd_driver_is_vfio ("mlx5_vfio_pci"));
-  g_assert_true (hdd_driver_is_vfio ("virtio-vfio-pci"));
-  g_assert_false (hdd_driver_is_vfio ("e1000e"));
-  g_assert_false (hdd_driver_is_vfio (NULL));
-  g_assert_true (hdd_driver_keeps_group_viable (NULL));
-  g_assert_true (hdd_driver_keeps_group_viable ("pci-stub"));
-  g_assert_true (hdd_driver_keeps_group_viable ("pcieport"));
-  g_assert_false (hdd_driver_keeps_group_viable ("nvme"));
+  g_assert_true (hdd_pci_sysfs_driver_is_vfio ("vfio-pci"));
+  g_assert_true (hdd_pci_sysfs_driver_is_vfio ("mlx5_vfio_pci"));
+  g_assert_true (hdd_pci_sysfs_driver_is_vfio ("virtio-vfio-pci"));
+  g_assert_false (hdd_pci_sysfs_driver_is_vfio ("e1000e"));
+  g_assert_false (hdd_pci_sysfs_driver_is_vfio (NULL));
+  g_assert_true (hdd_pci_sysfs_driver_keeps_group_viable (NULL));
+  g_assert_true (hdd_pci_sysfs_driver_keeps_group_viable ("pci-stub"));
+  g_assert_true (hdd_pci_sysfs_driver_keeps_group_viable ("pcieport"));
+  g_assert_false (hdd_pci_sysfs_driver_keeps_group_viable ("nvme"));
 }
 
 int

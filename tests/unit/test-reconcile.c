@@ -73,7 +73,7 @@ test_undo_after_unbind (void)
   g_assert_true (hdd_binder_undo_partial (NULL, "0000:01:00.0", "e1000e", &driver, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (driver, ==, "e1000e");
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
   g_assert_null (override);
 }
 
@@ -95,7 +95,7 @@ test_undo_before_unbind (void)
   g_assert_true (hdd_binder_undo_partial (NULL, "0000:01:00.0", "e1000e", &driver, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (driver, ==, "e1000e");
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
   g_assert_null (override);
 }
 
@@ -113,8 +113,8 @@ test_keep_override (void)
 
   g_assert_true (hdd_binder_keep_override (NULL, "0000:01:00.0", &error));
   g_assert_no_error (error);
-  override = hdd_pci_read_driver_override ("0000:01:00.0");
-  driver = hdd_pci_read_driver ("0000:01:00.0");
+  override = hdd_pci_sysfs_read_driver_override ("0000:01:00.0");
+  driver = hdd_pci_sysfs_read_driver ("0000:01:00.0");
   g_assert_cmpstr (override, ==, "vfio-pci");
   g_assert_cmpstr (driver, ==, "vfio-pci");
 }

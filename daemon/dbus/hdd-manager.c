@@ -1,0 +1,728 @@
+#include "hdd-manager.h"
+
+#include "config.h"
+#include "hdd-context.h"
+#include "hdd-error.h"
+#include "hdd-holders.h"
+#include "hdd-libvirt.h"
+#include "hdd-log.h"
+#include "hdd-mdev-names.h"
+#include "hdd-names.h"
+#include "hdd-options.h"
+#include "hdd-pci-address.h"
+#include "hdd-pci-ops.h"
+#include "hdd-pci-sysfs.h"
+#include "hdd-qemu-event.h"
+#include "hdd-reconcile.h"
+#include "hdd-release-pending.h"
+#include "hdd-store.h"
+
+/* Finished jobs stay visible this long, so that a late `hostdevctl wait`
+ * still finds out how they ended. */
+#define JOB_RETENTION_S 600
+/* How often the holders of VFIO nodes are looked up. */
+#define HOLDERS_POLL_S 2
+
+struct _HddManager
+{
+  HddDbusManagerSkeleton     parent;
+
+  GDBusConnection           *connection;
+  GDBusObjectManagerServer  *object_manager;
+  GUdevClient               *udev;
+  HddStore                  *store;
+  HddContext                *context;
+  HddAuthority              *authority;
+  HddMdevManager            *mdevs;
+  HddLibvirt                *libvirt;
+
+  GHashTable                *devices;   /* address -> HddPciDevice */
+  GHashTable                *jobs;      /* id -> HddJob */
+  guint                      next_job_id;
+  guint                      holders_timer;
+
+  /* Stopping (hdd_manager_stop): no new work, waiting for the jobs. */
+  gboolean                   stopping;
+  guint                      stop_timer;
+  gint64                     stop_next_report;
+  GSourceFunc                stop_done;
+  gpointer                   stop_data;
+};
+
+static void hdd_manager_iface_init (HddDbusManagerIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (HddManager, hdd_manager, HDD_DBUS_TYPE_MANAGER_SKELETON,
+                         G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_MANAGER, hdd_manager_iface_init))
+
+static void
+hdd_manager_finalize (GObject *object)
+{
+  HddManager *self = HDD_MANAGER (object);
+
+  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_clear_handle_id (&self->stop_timer, g_source_remove);
+  g_clear_object (&self->udev);
+  g_clear_object (&self->mdevs);
+  g_clear_object (&self->libvirt);
+  g_hash_table_unref (self->devices);
+  g_hash_table_unref (self->jobs);
+  g_clear_object (&self->object_manager);
+  g_clear_object (&self->context);
+  g_clear_object (&self->store);
+  g_clear_object (&self->authority);
+  g_clear_object (&self->connection);
+  G_OBJECT_CLASS (hdd_manager_parent_class)->finalize (object);
+}
+
+static void
+hdd_manager_class_init (HddManagerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_manager_finalize;
+}
+
+static void
+hdd_manager_init (HddManager *self)
+{
+  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  self->next_job_id = 1;
+}
+
+HddManager *
+hdd_manager_new (GDBusConnection *connection,
+                 HddStore        *store,
+                 const char      *mdev_directory)
+{
+  HddManager *self = g_object_new (HDD_TYPE_MANAGER, NULL);
+
+  self->connection = g_object_ref (connection);
+  self->store = g_object_ref (store);
+  self->authority = hdd_authority_new ();
+  self->object_manager = g_dbus_object_manager_server_new (HDD_DBUS_PATH);
+  self->libvirt = hdd_libvirt_new (NULL);
+  self->context = hdd_context_new (store, self->libvirt);
+  self->mdevs = hdd_mdev_manager_new (self, mdev_directory);
+
+  hdd_dbus_manager_set_version (HDD_DBUS_MANAGER (self), PACKAGE_VERSION);
+  hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), FALSE);
+  hdd_dbus_manager_set_state_directory (HDD_DBUS_MANAGER (self),
+                                        hdd_store_get_directory (store));
+  hdd_dbus_manager_set_mdev_definition_directory (HDD_DBUS_MANAGER (self), mdev_directory);
+  hdd_dbus_manager_set_libvirt_uri (HDD_DBUS_MANAGER (self), hdd_libvirt_get_uri (self->libvirt));
+  hdd_dbus_manager_set_libvirt_connected (HDD_DBUS_MANAGER (self), FALSE);
+  return self;
+}
+
+HddContext *
+hdd_manager_get_context (HddManager *self)
+{
+  return self->context;
+}
+
+HddAuthority *
+hdd_manager_get_authority (HddManager *self)
+{
+  return self->authority;
+}
+
+HddMdevManager *
+hdd_manager_get_mdevs (HddManager *self)
+{
+  return self->mdevs;
+}
+
+/* Which domain has which device changed, or libvirt came or went. */
+static void
+on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
+{
+  HddManager *self = user_data;
+  GHashTableIter iter;
+  gpointer value;
+
+  hdd_dbus_manager_set_libvirt_connected (HDD_DBUS_MANAGER (self),
+                                          hdd_libvirt_is_connected (libvirt));
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    hdd_pci_device_update_domain (value);
+  hdd_mdev_manager_update_domains (self->mdevs);
+}
+
+/* What a domain's QEMU said about a VFIO device the host wants back (the
+ * events of hostdevd's QEMU series): a step of every job that is working
+ * on that device, else a line in the journal. */
+static void
+on_qemu_event (HddLibvirt *libvirt, const char *domain, const char *name, const char *details,
+               gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) event = hdd_qemu_event_parse (name, details, &error);
+  g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  guint noted = 0;
+
+  if (event == NULL)
+    {
+      hdd_warning (NULL, 0, "Domain %s: ignoring QEMU event %s: %s", domain, name, error->message);
+      return;
+    }
+  text = hdd_qemu_event_describe (event, domain);
+  if (hdd_uuid_is_canonical (event->key))
+    path = hdd_mdev_object_path (event->key);
+  else
+    {
+      HddPciAddress address;
+
+      if (hdd_pci_address_parse (event->key, &address, NULL))
+        path = hdd_pci_address_to_object_path (&address);
+    }
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (path && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJobState state = hdd_job_get_state (value);
+
+      if ((state == HDD_JOB_RUNNING || state == HDD_JOB_WAITING_FOR_RELEASE) &&
+          hdd_job_has_object (value, path))
+        {
+          hdd_job_note_qemu (value, text, event->reason);
+          noted++;
+        }
+    }
+  if (noted == 0)
+    hdd_message (event->key, 0, "%s", text);
+}
+
+HddPciDevice *
+hdd_manager_lookup_device (HddManager *self,
+                           const char *address)
+{
+  return g_hash_table_lookup (self->devices, address);
+}
+
+/* ---- Devices ---- */
+
+void
+hdd_manager_export (HddManager             *self,
+                    const char             *path,
+                    GDBusInterfaceSkeleton *iface)
+{
+  g_autoptr(HddDbusObjectSkeleton) object = hdd_dbus_object_skeleton_new (path);
+
+  g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object), iface);
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+}
+
+void
+hdd_manager_unexport (HddManager *self,
+                      const char *path)
+{
+  g_dbus_object_manager_server_unexport (self->object_manager, path);
+}
+
+static void
+refresh_group_of (HddManager *self, const char *address)
+{
+  int group = hdd_pci_sysfs_read_iommu_group (address);
+  g_autoptr(GPtrArray) members = group >= 0 ? hdd_pci_sysfs_iommu_group_members (group, NULL) : NULL;
+
+  for (guint i = 0; members && i < members->len; i++)
+    {
+      HddPciDevice *d = hdd_manager_lookup_device (self, g_ptr_array_index (members, i));
+      if (d && !g_str_equal (g_ptr_array_index (members, i), address))
+        hdd_pci_device_refresh (d, NULL);
+    }
+}
+
+static gboolean apply_persistent_binding (HddManager *self, HddPciDevice *device);
+
+static void
+add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
+{
+  g_autofree char *address = hdd_pci_address_canonicalize (g_udev_device_get_name (udev), NULL);
+  HddPciDevice *device;
+
+  if (address == NULL)
+    return;
+  device = hdd_manager_lookup_device (self, address);
+  if (device)
+    {
+      hdd_pci_device_refresh (device, udev);
+      return;
+    }
+  device = hdd_pci_device_new (self, address, udev);
+  g_hash_table_insert (self->devices, g_strdup (address), device);
+  hdd_manager_export (self, hdd_pci_device_get_object_path (device),
+                      G_DBUS_INTERFACE_SKELETON (device));
+  hdd_info (address, 0, "PCI device %s appeared (driver: %s, IOMMU group %d)", address,
+            *hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device))
+            ? hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device)) : "none",
+            hdd_dbus_pci_device_get_iommu_group (HDD_DBUS_PCI_DEVICE (device)));
+  if (apply)
+    apply_persistent_binding (self, device);
+}
+
+static void
+remove_device (HddManager *self, const char *name)
+{
+  g_autofree char *address = hdd_pci_address_canonicalize (name, NULL);
+  HddPciDevice *device = address ? hdd_manager_lookup_device (self, address) : NULL;
+
+  if (device == NULL)
+    return;
+  hdd_manager_unexport (self, hdd_pci_device_get_object_path (device));
+  g_hash_table_remove (self->devices, address);
+  hdd_info (address, 0, "PCI device %s went away", address);
+}
+
+static void
+on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer user_data)
+{
+  HddManager *self = user_data;
+  const char *name = g_udev_device_get_name (udev);
+
+  g_debug ("uevent %s %s", action, name);
+  if (g_str_equal (action, "remove"))
+    remove_device (self, name);
+  else
+    {
+      add_device (self, udev, g_str_equal (action, "add"));
+      refresh_group_of (self, name);
+    }
+}
+
+/* Starts a job that applies the persistent binding of @device when it has
+ * one that is not applied; returns whether it did. */
+static gboolean
+apply_persistent_binding (HddManager *self, HddPciDevice *device)
+{
+  const char *address = hdd_pci_device_get_address (device);
+  g_autoptr(HddBinding) entry = hdd_store_lookup (self->store, address);
+  const char *driver = hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device));
+  HddJob *job;
+
+  if (entry == NULL || !entry->persistent || hdd_pci_sysfs_driver_is_vfio (driver))
+    return FALSE;
+  if (!g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device)), "/"))
+    return FALSE;
+  job = hdd_manager_start_job (self, device, NULL,
+                               hdd_pci_ops_bind (self->context, address, HDD_BIND_APPLY));
+  hdd_message (address, hdd_job_get_id (job),
+               "Applying the persistent vfio-pci binding of %s (job %u)",
+               address, hdd_job_get_id (job));
+  return TRUE;
+}
+
+/* ---- Holders ---- */
+
+static gboolean
+on_holders_timer (gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) holders = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddDbusPciDevice *d = value;
+
+      hdd_holders_add_nodes (nodes, hdd_dbus_pci_device_get_vfio_group_node (d),
+                             hdd_dbus_pci_device_get_vfio_device_node (d));
+    }
+  hdd_mdev_manager_add_nodes (self->mdevs, nodes);
+  g_ptr_array_add (nodes, NULL);
+  holders = hdd_holders_scan ((const char * const *) nodes->pdata);
+
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddDbusPciDevice *d = value;
+      g_autoptr(GPtrArray) mine =
+        hdd_holders_of (holders, hdd_dbus_pci_device_get_vfio_group_node (d),
+                        hdd_dbus_pci_device_get_vfio_device_node (d));
+
+      hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
+    }
+  hdd_mdev_manager_set_holders (self->mdevs, holders);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- Jobs ---- */
+
+static gboolean
+forget_job (gpointer data)
+{
+  HddJob *job = data;
+  HddManager *self = g_object_get_data (G_OBJECT (job), "hdd-manager");
+
+  hdd_manager_unexport (self, hdd_job_get_object_path (job));
+  g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (job)));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpointer user_data)
+{
+  HddManager *self = user_data;
+  HddJob *job = HDD_JOB (iface);
+  const char * const *objects = hdd_dbus_job_get_objects (iface);
+
+  for (guint i = 0; objects && objects[i]; i++)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->devices);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          HddPciDevice *d = value;
+          if (!g_str_equal (hdd_pci_device_get_object_path (d), objects[i]))
+            continue;
+          if (g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (d)),
+                           hdd_job_get_object_path (job)))
+            hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (d), "/");
+          hdd_pci_device_refresh (d, NULL);
+          refresh_group_of (self, hdd_pci_device_get_address (d));
+        }
+    }
+  on_holders_timer (self);  /* holders change with the binding: no stale list */
+  g_object_set_data (G_OBJECT (job), "hdd-manager", self);
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, JOB_RETENTION_S, forget_job,
+                              g_object_ref (job), g_object_unref);
+}
+
+static void
+do_cancel (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (hdd_job_cancel (HDD_JOB (object), &error))
+    hdd_dbus_job_complete_cancel (HDD_DBUS_JOB (object), invocation);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+/* The caller that started a job may cancel it; anyone else needs
+ * org.hostdevd1.cancel-any. */
+static gboolean
+on_handle_cancel (HddDbusJob *iface, GDBusMethodInvocation *invocation,
+                  GVariant *options, gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hdd_options_check (options, NULL, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else if (g_strcmp0 (hdd_dbus_job_get_started_by (iface),
+                      g_dbus_method_invocation_get_sender (invocation)) == 0)
+    do_cancel (iface, invocation, options);
+  else
+    hdd_authority_dispatch (self->authority, G_OBJECT (iface), invocation, options,
+                            HDD_ACTION_CANCEL_ANY, do_cancel);
+  return TRUE;
+}
+
+HddJob *
+hdd_manager_start_job_for (HddManager            *self,
+                           const char            *object_path,
+                           const char            *subject,
+                           GDBusMethodInvocation *invocation,
+                           HddJobWork             work)
+{
+  const char *operation = work.operation;
+  const char *objects[] = { object_path, NULL };
+  const char *sender = invocation ? g_dbus_method_invocation_get_sender (invocation) : NULL;
+  guint id = self->next_job_id++;
+  HddJob *job = hdd_job_new (id, operation, objects, sender);
+
+  g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
+  hdd_manager_export (self, hdd_job_get_object_path (job), G_DBUS_INTERFACE_SKELETON (job));
+
+  hdd_message (subject, id, "Job %u: %s %s, started by %s",
+               id, operation, subject, sender ? sender : "hostdevd");
+  if (self->stopping)
+    {
+      /* Nothing new starts while the daemon waits for its jobs to end: the
+       * job ends cancelled before it touched anything. */
+      hdd_job_step (job, "hostdevd is stopping; ask again once it is back");
+      hdd_job_cancel (job, NULL);
+    }
+  hdd_job_run (job, work.func, work.data, work.destroy);
+  return job;
+}
+
+HddJob *
+hdd_manager_start_job (HddManager            *self,
+                       HddPciDevice          *device,
+                       GDBusMethodInvocation *invocation,
+                       HddJobWork             work)
+{
+  HddJob *job = hdd_manager_start_job_for (self, hdd_pci_device_get_object_path (device),
+                                           hdd_pci_device_get_address (device),
+                                           invocation, work);
+
+  hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (device), hdd_job_get_object_path (job));
+  return job;
+}
+
+/* ---- Stopping ---- */
+
+#define STOP_REPORT_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+static guint
+unfinished_jobs (HddManager *self, GString *which)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJob *job = value;
+
+      if (hdd_job_is_finished (job))
+        continue;
+      n++;
+      g_string_append_printf (which, "%sjob %u (%s, %s: %s)", which->len ? "; " : "",
+                              hdd_job_get_id (job),
+                              hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)),
+                              hdd_dbus_job_get_state (HDD_DBUS_JOB (job)),
+                              hdd_dbus_job_get_status (HDD_DBUS_JOB (job)));
+    }
+  return n;
+}
+
+static gboolean
+on_stop_timer (gpointer user_data)
+{
+  HddManager *self = user_data;
+  g_autoptr(GString) which = g_string_new (NULL);
+  gint64 now = g_get_monotonic_time ();
+
+  if (unfinished_jobs (self, which) == 0)
+    {
+      self->stop_timer = 0;
+      self->stop_done (self->stop_data);
+      return G_SOURCE_REMOVE;
+    }
+  /* A job waiting for a VM to release a device takes as long as the VM:
+   * say now and then what the stop waits for. */
+  if (now >= self->stop_next_report)
+    {
+      hdd_message (NULL, 0, "Stopping: waiting for %s", which->str);
+      self->stop_next_report = now + STOP_REPORT_INTERVAL_US;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+hdd_manager_stop (HddManager *self,
+                  GSourceFunc done,
+                  gpointer    user_data)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+  self->stop_done = done;
+  self->stop_data = user_data;
+
+  /* A job that can still be cancelled has done nothing it cannot undo: it
+   * rolls back.  The others have started what only the kernel can finish
+   * (an unbind, an mdev removal) and run to their end, so that no device
+   * is left half-bound. */
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJob *job = value;
+
+      if (!hdd_job_is_finished (job) && hdd_job_cancel (job, NULL))
+        hdd_message (NULL, hdd_job_get_id (job), "Stopping: cancelled job %u (%s)",
+                     hdd_job_get_id (job), hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)));
+    }
+  self->stop_timer = g_timeout_add (100, on_stop_timer, self);
+}
+
+/* ---- Manager methods ---- */
+
+static gboolean
+handle_get_device (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                   const char *address, GVariant *options)
+{
+  HddManager *self = HDD_MANAGER (iface);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+  HddPciDevice *device;
+
+  if (!hdd_options_check (options, NULL, &error) ||
+      !(canonical = hdd_pci_address_canonicalize (address, &error)))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
+  device = hdd_manager_lookup_device (self, canonical);
+  if (device == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                             "No PCI device %s", canonical);
+      return TRUE;
+    }
+  hdd_dbus_manager_complete_get_device (iface, invocation, hdd_pci_device_get_object_path (device));
+  return TRUE;
+}
+
+static gboolean
+handle_get_job (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                guint id, GVariant *options)
+{
+  HddManager *self = HDD_MANAGER (iface);
+  g_autoptr(GError) error = NULL;
+  HddJob *job;
+
+  if (!hdd_options_check (options, NULL, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
+  job = g_hash_table_lookup (self->jobs, GUINT_TO_POINTER (id));
+  if (job == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                             "No job %u (finished jobs are kept for %d s)",
+                                             id, JOB_RETENTION_S);
+      return TRUE;
+    }
+  hdd_dbus_manager_complete_get_job (iface, invocation, hdd_job_get_object_path (job));
+  return TRUE;
+}
+
+static void
+hdd_manager_iface_init (HddDbusManagerIface *iface)
+{
+  iface->handle_get_device = handle_get_device;
+  iface->handle_get_job = handle_get_job;
+  iface->handle_get_mdev = hdd_mdev_manager_handle_get_mdev;
+  iface->handle_create_mdev = hdd_mdev_manager_handle_create;
+  iface->handle_define_mdev = hdd_mdev_manager_handle_define;
+}
+
+/* ---- Start-up ---- */
+
+/* A device whose store entry does not match sysfs (hdd-reconcile.h) gets a
+ * "reconcile" job, unless it went away or another job took it meanwhile:
+ * that job decides. */
+static void
+on_reconcile_examined (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HddManager *self = user_data;
+  const char *address = NULL;
+  HddReconcileAction action = hdd_reconcile_examine_finish (result, &address);
+  const char *why = hdd_reconcile_describe (action);
+  HddPciDevice *device = hdd_manager_lookup_device (self, address);
+  HddJob *job;
+
+  if (why == NULL || device == NULL ||
+      !g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device)), "/"))
+    return;
+  job = hdd_manager_start_job (self, device, NULL, hdd_reconcile_repair (self->context, address));
+  hdd_message (address, hdd_job_get_id (job), "Reconciling %s: %s (job %u)",
+               address, why, hdd_job_get_id (job));
+}
+
+/* A job follows each release the kernel is still in the middle of. */
+static void
+adopt_pending_releases (HddManager *self)
+{
+  g_autoptr(GPtrArray) found = hdd_release_pending_find ();
+
+  for (guint i = 0; i < found->len; i++)
+    {
+      HddReleasePending *p = g_ptr_array_steal_index (found, i--);
+      g_autofree char *key = g_strdup (p->key);
+      g_autofree char *vfio = g_strdup (p->vfio);
+      HddPciDevice *device = key ? hdd_manager_lookup_device (self, key) : NULL;
+      g_autofree char *path = NULL;
+      HddJob *job;
+
+      if (key == NULL)
+        {
+          hdd_warning (NULL, 0, "The kernel is releasing %s (%s), a device hostdevd does not "
+                       "manage", p->vfio, p->target);
+          hdd_release_pending_free (p);
+          continue;
+        }
+      if (device)
+        job = hdd_manager_start_job (self, device, NULL,
+                                     hdd_release_pending_watch (self->context, p));
+      else
+        {
+          /* An mdev being removed has no object: its bus entry is gone. */
+          path = hdd_mdev_object_path (key);
+          job = hdd_manager_start_job_for (self, path, key, NULL,
+                                           hdd_release_pending_watch (self->context, p));
+        }
+      hdd_warning (key, hdd_job_get_id (job), "The kernel is still releasing %s (%s): a release "
+                   "started before hostdevd did is waiting for its holders; job %u follows it",
+                   key, vfio, hdd_job_get_id (job));
+    }
+}
+
+void
+hdd_manager_start (HddManager *self)
+{
+  const char *subsystems[] = { "pci", NULL };
+  g_autolist(GUdevDevice) devices = NULL;
+  g_autoptr(GPtrArray) bindings = NULL;
+
+  g_autoptr(GError) error = NULL;
+
+  /* The Manager interface shares /org/hostdevd1 with the object manager,
+   * which can only export objects below itself. */
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self), self->connection,
+                                         HDD_DBUS_PATH, &error))
+    g_error ("Cannot export %s: %s", HDD_DBUS_PATH, error->message);
+
+  self->udev = g_udev_client_new (subsystems);
+  g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
+  devices = g_udev_client_query_by_subsystem (self->udev, "pci");
+  for (GList *l = devices; l; l = l->next)
+    add_device (self, l->data, FALSE);
+
+  g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
+  hdd_message (NULL, 0, "Managing %u PCI devices", g_hash_table_size (self->devices));
+
+  /* Re-apply persistent bindings of the devices present now (the others
+   * are applied when they appear), and repair what a job that stopped
+   * half-way left on the rest (hdd-reconcile.h). */
+  bindings = hdd_store_list (self->store);
+  for (guint i = 0; i < bindings->len; i++)
+    {
+      HddBinding *b = g_ptr_array_index (bindings, i);
+      HddPciDevice *device = hdd_manager_lookup_device (self, b->address);
+
+      if (device == NULL)
+        {
+          if (b->persistent)
+            hdd_info (b->address, 0, "Persistent binding of %s waits for the device to appear",
+                      b->address);
+        }
+      else if (!apply_persistent_binding (self, device))
+        hdd_reconcile_examine_async (self->context, b->address, on_reconcile_examined, self);
+    }
+
+  hdd_mdev_manager_start (self->mdevs);
+  g_signal_connect_object (self->libvirt, "changed", G_CALLBACK (on_libvirt_changed), self, 0);
+  g_signal_connect_object (self->libvirt, "qemu-event", G_CALLBACK (on_qemu_event), self, 0);
+  hdd_libvirt_start (self->libvirt);
+  adopt_pending_releases (self);
+  self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);
+}

@@ -1,0 +1,915 @@
+#include "hdd-mdev-manager.h"
+
+#include "hdd-error.h"
+#include "hdd-holders.h"
+#include "hdd-log.h"
+#include "hdd-manager.h"
+#include "hdd-mdev-names.h"
+#include "hdd-mdev-ops.h"
+#include "hdd-mdev-sysfs.h"
+#include "hdd-mdev-type.h"
+#include "hdd-names.h"
+#include "hdd-options.h"
+#include "hdd-sysfs.h"
+
+#include <gudev/gudev.h>
+
+/* Where a method call keeps its checked request until polkit answered. */
+#define REQUEST_KEY "hdd-mdev-request"
+
+struct _HddMdevManager
+{
+  GObject      parent;
+
+  HddManager  *manager;    /* not a reference: the manager owns this */
+  char        *directory;  /* of the definitions */
+  GUdevClient *udev;
+  GHashTable  *types;      /* object path -> HddMdevType */
+  GHashTable  *mdevs;      /* uuid -> HddMdev */
+  GHashTable  *watches;    /* parent -> Watch */
+  GHashTable  *reported;   /* problems with definition files, logged */
+  /* mdevctl (or an operator, or ansible) changes definitions behind our
+   * back: the directory and each parent's subdirectory are watched, and a
+   * burst of changes becomes one reload. */
+  GFileMonitor *dir_monitor;
+  GHashTable   *parent_monitors;  /* parent -> GFileMonitor */
+  guint         reload_source;
+};
+
+G_DEFINE_TYPE (HddMdevManager, hdd_mdev_manager, G_TYPE_OBJECT)
+
+/* A parent that appeared, watched until it offers its types. */
+typedef struct {
+  HddMdevManager *self;
+  char           *parent;
+  gint64          deadline;
+  guint           source;
+} Watch;
+
+static void
+watch_free (gpointer data)
+{
+  Watch *w = data;
+
+  g_clear_handle_id (&w->source, g_source_remove);
+  g_free (w->parent);
+  g_free (w);
+}
+
+static void
+hdd_mdev_manager_finalize (GObject *object)
+{
+  HddMdevManager *self = HDD_MDEV_MANAGER (object);
+
+  g_clear_object (&self->udev);
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  g_clear_object (&self->dir_monitor);
+  g_hash_table_unref (self->parent_monitors);
+  g_hash_table_unref (self->watches);
+  g_hash_table_unref (self->reported);
+  g_hash_table_unref (self->types);
+  g_hash_table_unref (self->mdevs);
+  g_free (self->directory);
+  G_OBJECT_CLASS (hdd_mdev_manager_parent_class)->finalize (object);
+}
+
+static void
+hdd_mdev_manager_class_init (HddMdevManagerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_mdev_manager_finalize;
+}
+
+static void
+hdd_mdev_manager_init (HddMdevManager *self)
+{
+  self->types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->mdevs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->watches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, watch_free);
+  self->reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->parent_monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+HddMdevManager *
+hdd_mdev_manager_new (HddManager *manager,
+                      const char *directory)
+{
+  HddMdevManager *self = g_object_new (HDD_TYPE_MDEV_MANAGER, NULL);
+
+  self->manager = manager;
+  self->directory = g_strdup (directory);
+  return self;
+}
+
+HddManager *
+hdd_mdev_manager_get_manager (HddMdevManager *self)
+{
+  return self->manager;
+}
+
+const char *
+hdd_mdev_manager_get_directory (HddMdevManager *self)
+{
+  return self->directory;
+}
+
+void
+hdd_mdev_manager_authorize (HddMdevManager        *self,
+                            GObject               *object,
+                            GDBusMethodInvocation *invocation,
+                            GVariant              *options,
+                            const char            *action_id,
+                            HddAuthorizedFunc      func)
+{
+  hdd_authority_dispatch (hdd_manager_get_authority (self->manager), object, invocation,
+                          options, action_id, func);
+}
+
+/* ---- Types ---- */
+
+/* Makes the MdevType objects of @parent what sysfs says: new types
+ * appear, gone ones go, the others re-read available_instances. */
+static void
+sync_types (HddMdevManager *self, const char *parent)
+{
+  g_autoptr(GPtrArray) types = hdd_mdev_sysfs_list_types (parent);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  for (guint i = 0; i < types->len; i++)
+    {
+      g_autofree char *path = hdd_mdev_type_object_path (parent, g_ptr_array_index (types, i));
+      HddMdevType *type = g_hash_table_lookup (self->types, path);
+
+      if (type)
+        hdd_mdev_type_refresh (type);
+      else
+        {
+          type = hdd_mdev_type_new (parent, g_ptr_array_index (types, i));
+          g_hash_table_insert (self->types, g_strdup (path), type);
+          hdd_manager_export (self->manager, path, G_DBUS_INTERFACE_SKELETON (type));
+          hdd_info (parent, 0, "mdev type %s of %s appeared (%u available)",
+                    (char *) g_ptr_array_index (types, i), parent,
+                    hdd_dbus_mdev_type_get_available_instances (HDD_DBUS_MDEV_TYPE (type)));
+        }
+      g_hash_table_add (seen, (char *) hdd_mdev_type_get_object_path (type));
+    }
+
+  g_hash_table_iter_init (&iter, self->types);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      if (g_hash_table_contains (seen, key) ||
+          !g_str_equal (hdd_dbus_mdev_type_get_parent (value), parent))
+        continue;
+      hdd_manager_unexport (self->manager, key);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+/* ---- Mdevs ---- */
+
+static HddMdev *
+lookup (HddMdevManager *self, const char *uuid)
+{
+  return g_hash_table_lookup (self->mdevs, uuid);
+}
+
+static HddMdev *
+ensure_mdev (HddMdevManager *self, const char *uuid)
+{
+  HddMdev *mdev = lookup (self, uuid);
+
+  if (mdev)
+    return mdev;
+  mdev = hdd_mdev_new (self, uuid);
+  g_hash_table_insert (self->mdevs, g_strdup (uuid), mdev);
+  hdd_manager_export (self->manager, hdd_mdev_get_object_path (mdev),
+                      G_DBUS_INTERFACE_SKELETON (mdev));
+  return mdev;
+}
+
+/* An mdev that neither runs nor is defined nor has a job goes. */
+static void
+drop_if_unwanted (HddMdevManager *self, HddMdev *mdev)
+{
+  g_autofree char *uuid = NULL;
+
+  if (hdd_mdev_is_wanted (mdev))
+    return;
+  uuid = g_strdup (hdd_mdev_get_uuid (mdev));
+  hdd_manager_unexport (self->manager, hdd_mdev_get_object_path (mdev));
+  g_hash_table_remove (self->mdevs, uuid);
+}
+
+/* Reads an mdev's state again; returns its parent, for its types. */
+static char *
+sync_mdev (HddMdevManager *self, const char *uuid)
+{
+  HddMdev *mdev = hdd_mdev_sysfs_is_active (uuid) ? ensure_mdev (self, uuid) : lookup (self, uuid);
+  gboolean was_active;
+  char *parent;
+
+  if (mdev == NULL)
+    return NULL;
+  was_active = hdd_dbus_mdev_get_active (HDD_DBUS_MDEV (mdev));
+  hdd_mdev_refresh (mdev);
+  parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (mdev)));
+  if (was_active != hdd_dbus_mdev_get_active (HDD_DBUS_MDEV (mdev)))
+    hdd_info (uuid, 0, "mdev %s (%s on %s) %s", uuid,
+              hdd_dbus_mdev_get_type_id (HDD_DBUS_MDEV (mdev)), parent,
+              was_active ? "went away" : "appeared");
+  drop_if_unwanted (self, mdev);
+  return parent;
+}
+
+/* The UUIDs of the mdevs, copied. */
+static GPtrArray *
+uuids_of (HddMdevManager *self)
+{
+  GPtrArray *uuids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (uuids, g_strdup (key));
+  return uuids;
+}
+
+/* Reads the definitions directory again: mdevctl may have changed it. */
+static void
+reload_definitions (HddMdevManager *self)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) configs = hdd_mdevctl_load_all (self->directory, problems);
+  g_autoptr(GHashTable) defined = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) uuids = uuids_of (self);
+
+  for (guint i = 0; i < configs->len; i++)
+    {
+      HddMdevConfig *c = g_ptr_array_index (configs, i);
+
+      if (g_hash_table_contains (defined, c->uuid))
+        {
+          g_ptr_array_add (problems,
+                           g_strdup_printf ("mdev %s is defined for more than one parent; "
+                                            "using the definition for %s", c->uuid,
+                                            hdd_mdev_get_definition (lookup (self, c->uuid))->parent));
+          continue;
+        }
+      g_hash_table_add (defined, c->uuid);
+      hdd_mdev_set_definition (ensure_mdev (self, c->uuid), c);
+    }
+
+  /* Said once per file and daemon, not at every reload. */
+  for (guint i = 0; i < problems->len; i++)
+    if (g_hash_table_add (self->reported, g_strdup (g_ptr_array_index (problems, i))))
+      hdd_warning (NULL, 0, "%s", (char *) g_ptr_array_index (problems, i));
+
+  /* By UUID: dropping an mdev frees it. */
+  for (guint i = 0; i < uuids->len; i++)
+    {
+      HddMdev *mdev = lookup (self, g_ptr_array_index (uuids, i));
+
+      if (mdev && hdd_mdev_get_definition (mdev) &&
+          !g_hash_table_contains (defined, hdd_mdev_get_uuid (mdev)))
+        {
+          hdd_mdev_set_definition (mdev, NULL);
+          drop_if_unwanted (self, mdev);
+        }
+    }
+}
+
+/* ---- Watching the definitions directory ---- */
+
+static void on_definitions_changed (GFileMonitor *monitor, GFile *file, GFile *other,
+                                    GFileMonitorEvent event, gpointer user_data);
+
+static GFileMonitor *
+monitor_directory (HddMdevManager *self, const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  GFileMonitor *monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+
+  if (monitor == NULL)
+    {
+      hdd_warning (NULL, 0, "Cannot watch %s for mdev definitions written by others: %s",
+                   path, error->message);
+      return NULL;
+    }
+  g_signal_connect (monitor, "changed", G_CALLBACK (on_definitions_changed), self);
+  return monitor;
+}
+
+/* One monitor per parent subdirectory that exists now; those of parents
+ * that went away are dropped. */
+static void
+sync_parent_monitors (HddMdevManager *self)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->directory, 0, NULL);
+  g_autoptr(GHashTable) present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key;
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (self->directory, name, NULL);
+
+      if (!hdd_mdev_check_name ("parent", name, NULL) || !g_file_test (path, G_FILE_TEST_IS_DIR))
+        continue;
+      g_hash_table_add (present, g_strdup (name));
+      if (!g_hash_table_contains (self->parent_monitors, name))
+        {
+          GFileMonitor *monitor = monitor_directory (self, path);
+
+          if (monitor)
+            g_hash_table_insert (self->parent_monitors, g_strdup (name), monitor);
+        }
+    }
+  g_hash_table_iter_init (&iter, self->parent_monitors);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (present, key))
+      g_hash_table_iter_remove (&iter);
+}
+
+static gboolean
+reload_now (gpointer data)
+{
+  HddMdevManager *self = data;
+
+  self->reload_source = 0;
+  sync_parent_monitors (self);
+  reload_definitions (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_definitions_changed (GFileMonitor     *monitor,
+                        GFile            *file,
+                        GFile            *other,
+                        GFileMonitorEvent event,
+                        gpointer          user_data)
+{
+  HddMdevManager *self = user_data;
+
+  /* mdevctl writes a definition in more than one step; 100 ms after the
+   * last event it is complete. */
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  self->reload_source = g_timeout_add (100, reload_now, self);
+}
+
+static void
+watch_definitions (HddMdevManager *self)
+{
+  /* The directory may not exist yet: GIO's inotify backend then watches
+   * for it to appear. */
+  self->dir_monitor = monitor_directory (self, self->directory);
+  sync_parent_monitors (self);
+}
+
+/* ---- Autostart ---- */
+
+/* Starts the autostart definitions of @parent that are not running; returns
+ * how many wait for their type to appear. */
+static guint
+autostart_parent (HddMdevManager *self, const char *parent)
+{
+  g_autoptr(GPtrArray) uuids = uuids_of (self);
+  guint pending = 0;
+
+  for (guint i = 0; i < uuids->len; i++)
+    {
+      HddMdev *mdev = lookup (self, g_ptr_array_index (uuids, i));
+      const HddMdevConfig *c = hdd_mdev_get_definition (mdev);
+      g_autoptr(GError) error = NULL;
+      HddJob *job;
+
+      if (c == NULL || !c->autostart || !g_str_equal (c->parent, parent) ||
+          hdd_mdev_is_busy (mdev) || hdd_mdev_sysfs_is_active (c->uuid))
+        continue;
+      if (!hdd_mdev_sysfs_type_exists (parent, c->type))
+        {
+          pending++;
+          continue;
+        }
+      if (!hdd_mdev_ops_check_create (c, &error))
+        {
+          hdd_warning (c->uuid, 0, "Cannot start mdev %s (start: auto): %s", c->uuid,
+                       error->message);
+          continue;
+        }
+      job = hdd_mdev_manager_start_job (self, mdev, NULL, hdd_mdev_ops_create (
+                                          hdd_manager_get_context (self->manager), c,
+                                          "start-mdev"));
+      hdd_message (c->uuid, hdd_job_get_id (job), "Starting mdev %s (start: auto) on %s (job %u)",
+                   c->uuid, parent, hdd_job_get_id (job));
+    }
+  return pending;
+}
+
+/* One look at a watched parent: its types, and the autostart definitions
+ * waiting for them.  TRUE when there is nothing left to wait for. */
+static gboolean
+watch_check (Watch *w)
+{
+  HddMdevManager *self = w->self;
+  g_autoptr(GPtrArray) types = NULL;
+  guint pending;
+
+  sync_types (self, w->parent);
+  pending = autostart_parent (self, w->parent);
+  types = hdd_mdev_sysfs_list_types (w->parent);
+  if (pending == 0 && types->len > 0)
+    return TRUE;
+  if (g_get_monotonic_time () < w->deadline)
+    return FALSE;
+  if (pending > 0)
+    hdd_message (w->parent, 0, "%u mdev definition(s) with start: auto wait for %s to offer "
+                 "their type%s", pending, w->parent,
+                 types->len ? "" : " (it is no mdev parent now)");
+  return TRUE;
+}
+
+static gboolean
+on_watch (gpointer data)
+{
+  Watch *w = data;
+
+  if (!watch_check (w))
+    return G_SOURCE_CONTINUE;
+  /* Returning G_SOURCE_REMOVE destroys the source: watch_free must not. */
+  w->source = 0;
+  g_hash_table_remove (w->self->watches, w->parent);
+  return G_SOURCE_REMOVE;
+}
+
+/* A device appeared or changed: while it may still be registering as an
+ * mdev parent (mdev_supported_types is populated after the device's "add"
+ * uevent), look again now and then, for a bounded time. */
+static void
+watch_parent (HddMdevManager *self, const char *parent)
+{
+  Watch *w = g_hash_table_lookup (self->watches, parent);
+
+  if (w == NULL)
+    {
+      w = g_new0 (Watch, 1);
+      w->self = self;
+      w->parent = g_strdup (parent);
+      g_hash_table_insert (self->watches, w->parent, w);
+    }
+  w->deadline = g_get_monotonic_time () + HDD_MDEV_AUTOSTART_TIMEOUT_MS * 1000;
+  /* Look at once; keep looking only when something is still missing.  The
+   * timer exists only then, and watch_free removes it with the watch (a
+   * timer left behind by a watch that ended at once would fire on freed
+   * memory: hostdevd crashed that way in the lab when mdpy was loaded). */
+  if (watch_check (w))
+    {
+      g_hash_table_remove (self->watches, w->parent);
+      return;
+    }
+  if (w->source == 0)
+    w->source = g_timeout_add (HDD_MDEV_AUTOSTART_RETRY_MS, on_watch, w);
+}
+
+/* ---- Uevents ---- */
+
+static void
+on_mdev_uevent (HddMdevManager *self, const char *action, const char *name)
+{
+  g_autofree char *uuid = hdd_uuid_canonicalize (name, NULL);
+  g_autofree char *old_parent = NULL;
+  g_autofree char *parent = NULL;
+  HddMdev *mdev;
+
+  if (uuid == NULL)
+    return;
+  /* Once it is gone, only the object still knows the parent. */
+  mdev = lookup (self, uuid);
+  if (mdev)
+    old_parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (mdev)));
+  parent = sync_mdev (self, uuid);
+  if (parent && *parent)
+    sync_types (self, parent);
+  if (old_parent && *old_parent && g_strcmp0 (old_parent, parent) != 0)
+    sync_types (self, old_parent);
+}
+
+static void
+on_uevent (GUdevClient *client, const char *action, GUdevDevice *device, gpointer user_data)
+{
+  HddMdevManager *self = user_data;
+  const char *name = g_udev_device_get_name (device);
+
+  if (name == NULL)
+    return;
+  g_debug ("uevent %s %s (%s)", action, name, g_udev_device_get_subsystem (device));
+  if (g_strcmp0 (g_udev_device_get_subsystem (device), "mdev") == 0)
+    {
+      on_mdev_uevent (self, action, name);
+      return;
+    }
+  /* Any device of those subsystems may be an mdev parent: those that are
+   * not cost a failed opendir. */
+  if (!hdd_mdev_check_name ("parent", name, NULL))
+    return;
+  if (g_str_equal (action, "remove") || g_str_equal (action, "unbind"))
+    sync_types (self, name);
+  else
+    {
+      reload_definitions (self);
+      watch_parent (self, name);
+    }
+}
+
+/* The mdevs, and the buses and classes mdev parents live on: those of the
+ * parents present now, and those of the kernel's mdev drivers (GVT-g and
+ * vGPUs on pci, vfio-ccw on css, vfio-ap on matrix, the samples in classes
+ * of their own).  Not every uevent of the machine: most are not about
+ * mdevs, and a parent driver registers its kind once. */
+static const char * const parent_subsystems[] = {
+  "mdev", "mdev_bus", "pci", "css", "matrix", "ap", "platform", "auxiliary", "dsa",
+  "mtty", "mdpy", "mbochs",
+};
+
+static GUdevClient *
+udev_client_new (GPtrArray *parents)
+{
+  g_autoptr(GPtrArray) subsystems = g_ptr_array_new_with_free_func (g_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (parent_subsystems); i++)
+    g_ptr_array_add (subsystems, g_strdup (parent_subsystems[i]));
+  for (guint i = 0; i < parents->len; i++)
+    {
+      g_autofree char *link = hdd_sysfs_path ("/sys/class/mdev_bus/%s/subsystem",
+                                              (char *) g_ptr_array_index (parents, i));
+      char *subsystem = hdd_sysfs_link_basename (link);
+
+      if (subsystem && !g_ptr_array_find_with_equal_func (subsystems, subsystem, g_str_equal, NULL))
+        g_ptr_array_add (subsystems, subsystem);
+      else
+        g_free (subsystem);
+    }
+  g_ptr_array_add (subsystems, NULL);
+  return g_udev_client_new ((const char * const *) subsystems->pdata);
+}
+
+/* ---- Jobs ---- */
+
+static void
+on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpointer user_data)
+{
+  HddMdevManager *self = user_data;
+  const char * const *objects = hdd_dbus_job_get_objects (iface);
+  g_autofree char *uuid = objects && objects[0] ? hdd_mdev_uuid_from_object_path (objects[0]) : NULL;
+  HddMdev *mdev = uuid ? lookup (self, uuid) : NULL;
+  g_autofree char *parent = NULL;
+
+  if (mdev == NULL)
+    return;
+  if (g_str_equal (hdd_dbus_mdev_get_active_job (HDD_DBUS_MDEV (mdev)),
+                   hdd_job_get_object_path (HDD_JOB (iface))))
+    hdd_dbus_mdev_set_active_job (HDD_DBUS_MDEV (mdev), "/");
+  parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (mdev)));
+  g_free (sync_mdev (self, uuid));
+  if (*parent)
+    sync_types (self, parent);
+}
+
+HddJob *
+hdd_mdev_manager_start_job (HddMdevManager        *self,
+                            HddMdev               *mdev,
+                            GDBusMethodInvocation *invocation,
+                            HddJobWork             work)
+{
+  HddJob *job = hdd_manager_start_job_for (self->manager, hdd_mdev_get_object_path (mdev),
+                                           hdd_mdev_get_uuid (mdev), invocation, work);
+
+  hdd_dbus_mdev_set_active_job (HDD_DBUS_MDEV (mdev), hdd_job_get_object_path (job));
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  return job;
+}
+
+gboolean
+hdd_mdev_manager_undefine (HddMdevManager *self,
+                           HddMdev        *mdev,
+                           GError        **error)
+{
+  const HddMdevConfig *c = hdd_mdev_get_definition (mdev);
+  g_autofree char *uuid = g_strdup (hdd_mdev_get_uuid (mdev));
+
+  if (!hdd_mdevctl_delete (self->directory, c->parent, c->uuid, error))
+    return FALSE;
+  hdd_message (uuid, 0, "mdev %s is no longer defined", uuid);
+  hdd_mdev_set_definition (mdev, NULL);
+  drop_if_unwanted (self, mdev);
+  return TRUE;
+}
+
+/* ---- Holders ---- */
+
+void
+hdd_mdev_manager_add_nodes (HddMdevManager *self,
+                            GPtrArray      *nodes)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    hdd_holders_add_nodes (nodes, hdd_dbus_mdev_get_vfio_group_node (value),
+                           hdd_dbus_mdev_get_vfio_device_node (value));
+}
+
+void
+hdd_mdev_manager_set_holders (HddMdevManager *self,
+                              GPtrArray      *holders)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr(GPtrArray) mine =
+        hdd_holders_of (holders, hdd_dbus_mdev_get_vfio_group_node (value),
+                        hdd_dbus_mdev_get_vfio_device_node (value));
+      hdd_mdev_set_holders_from (value, mine);
+    }
+}
+
+void
+hdd_mdev_manager_update_domains (HddMdevManager *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    hdd_mdev_update_domain (value);
+}
+
+/* ---- Manager methods ---- */
+
+static gboolean
+reply_error (GDBusMethodInvocation *invocation, GError *error)
+{
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  return TRUE;
+}
+
+/* The request of a CreateMdev or DefineMdev, checked.  @uuid empty: a new
+ * random one.  With @from_running, @parent and @type may be empty for a
+ * running mdev: they are taken from it. */
+static HddMdevConfig *
+config_from_call (const char *parent, const char *type, const char *uuid,
+                  GVariant *attributes, gboolean from_running, GError **error)
+{
+  g_autofree char *canonical = NULL;
+  g_autofree char *running_parent = NULL;
+  g_autofree char *running_type = NULL;
+  g_autoptr(HddMdevConfig) c = NULL;
+  GVariantIter iter;
+  const char *name, *value;
+
+  canonical = *uuid ? hdd_uuid_canonicalize (uuid, error) : g_uuid_string_random ();
+  if (canonical == NULL)
+    return NULL;
+  if (from_running && *parent == '\0' && *type == '\0')
+    {
+      if (!hdd_mdev_sysfs_read_parent_and_type (canonical, &running_parent, &running_type))
+        {
+          g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                       "Give the parent and type of mdev %s: it is not running", canonical);
+          return NULL;
+        }
+      parent = running_parent;
+      type = running_type;
+    }
+  if (!hdd_mdev_check_name ("parent", parent, error) ||
+      !hdd_mdev_check_name ("type", type, error))
+    return NULL;
+
+  c = hdd_mdev_config_new (canonical, parent, type, FALSE);
+  g_variant_iter_init (&iter, attributes);
+  while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
+    {
+      if (!hdd_mdev_check_attribute (name, value, error))
+        return NULL;
+      hdd_mdev_config_add_attr (c, name, value);
+    }
+  return g_steal_pointer (&c);
+}
+
+/* A UUID is taken by a running mdev, a definition, or a create under way. */
+static gboolean
+check_uuid_free (HddMdevManager *self, const char *uuid, GError **error)
+{
+  HddMdev *mdev;
+
+  reload_definitions (self);
+  mdev = lookup (self, uuid);
+  if (mdev && hdd_mdev_get_definition (mdev))
+    g_set_error (error, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
+                 "mdev %s is defined already (on %s)", uuid,
+                 hdd_mdev_get_definition (mdev)->parent);
+  else if (mdev && hdd_mdev_is_busy (mdev))
+    g_set_error (error, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
+                 "A job operates on mdev %s already", uuid);
+  else if (hdd_mdev_sysfs_is_active (uuid))
+    g_set_error (error, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
+                 "An mdev with UUID %s exists already", uuid);
+  else
+    return TRUE;
+  return FALSE;
+}
+
+static void
+do_create (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdevManager *self = object;
+  HddMdevConfig *c = g_object_get_data (G_OBJECT (invocation), REQUEST_KEY);
+  g_autoptr(GError) error = NULL;
+  HddMdev *mdev;
+  HddJob *job;
+
+  /* Another call may have taken the UUID while polkit was asked. */
+  if (!check_uuid_free (self, c->uuid, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  mdev = ensure_mdev (self, c->uuid);
+  job = hdd_mdev_manager_start_job (self, mdev, invocation, hdd_mdev_ops_create (
+                                      hdd_manager_get_context (self->manager), c, "create-mdev"));
+  hdd_mdev_set_created (mdev, c);
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(oo)", hdd_mdev_get_object_path (mdev),
+                                                        hdd_job_get_object_path (job)));
+}
+
+gboolean
+hdd_mdev_manager_handle_create (HddDbusManager        *iface,
+                                GDBusMethodInvocation *invocation,
+                                const char            *parent,
+                                const char            *type,
+                                const char            *uuid,
+                                GVariant              *attributes,
+                                GVariant              *options)
+{
+  HddMdevManager *self = hdd_manager_get_mdevs (HDD_MANAGER (iface));
+  g_autoptr(HddMdevConfig) c = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hdd_options_check_call (invocation, options, NULL))
+    return TRUE;
+  c = config_from_call (parent, type, uuid, attributes, FALSE, &error);
+  if (c == NULL || !check_uuid_free (self, c->uuid, &error) ||
+      !hdd_mdev_ops_check_create (c, &error))
+    return reply_error (invocation, error);
+
+  g_object_set_data_full (G_OBJECT (invocation), REQUEST_KEY, g_steal_pointer (&c),
+                          (GDestroyNotify) hdd_mdev_config_free);
+  hdd_mdev_manager_authorize (self, G_OBJECT (self), invocation, options, HDD_ACTION_MDEV,
+                              do_create);
+  return TRUE;
+}
+
+static const HddOptionSpec define_options[] = {
+  { "autostart", "b" },
+  { NULL }
+};
+
+static void
+do_define (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdevManager *self = object;
+  HddMdevConfig *c = g_object_get_data (G_OBJECT (invocation), REQUEST_KEY);
+  g_autoptr(GError) error = NULL;
+  HddMdev *mdev;
+
+  reload_definitions (self);
+  mdev = lookup (self, c->uuid);
+  if (mdev && hdd_mdev_get_definition (mdev))
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
+                                             "mdev %s is defined already (on %s)", c->uuid,
+                                             hdd_mdev_get_definition (mdev)->parent);
+      return;
+    }
+  if (!hdd_mdevctl_save (self->directory, c, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  mdev = ensure_mdev (self, c->uuid);
+  hdd_mdev_set_definition (mdev, c);
+  hdd_message (c->uuid, 0, "mdev %s is defined: %s on %s, start: %s", c->uuid, c->type,
+               c->parent, c->autostart ? "auto" : "manual");
+  hdd_dbus_manager_complete_define_mdev (HDD_DBUS_MANAGER (self->manager), invocation,
+                                         hdd_mdev_get_object_path (mdev));
+}
+
+gboolean
+hdd_mdev_manager_handle_define (HddDbusManager        *iface,
+                                GDBusMethodInvocation *invocation,
+                                const char            *parent,
+                                const char            *type,
+                                const char            *uuid,
+                                GVariant              *attributes,
+                                GVariant              *options)
+{
+  HddMdevManager *self = hdd_manager_get_mdevs (HDD_MANAGER (iface));
+  g_autoptr(HddMdevConfig) c = NULL;
+  g_autoptr(GError) error = NULL;
+  HddMdev *mdev;
+
+  if (!hdd_options_check_call (invocation, options, define_options))
+    return TRUE;
+  c = config_from_call (parent, type, uuid, attributes, TRUE, &error);
+  if (c == NULL)
+    return reply_error (invocation, error);
+  reload_definitions (self);
+  mdev = lookup (self, c->uuid);
+  if (mdev && hdd_mdev_get_definition (mdev))
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
+                                             "mdev %s is defined already (on %s)", c->uuid,
+                                             hdd_mdev_get_definition (mdev)->parent);
+      return TRUE;
+    }
+  c->autostart = hdd_options_get_boolean (options, "autostart", FALSE);
+  g_object_set_data_full (G_OBJECT (invocation), REQUEST_KEY, g_steal_pointer (&c),
+                          (GDestroyNotify) hdd_mdev_config_free);
+  hdd_mdev_manager_authorize (self, G_OBJECT (self), invocation, options,
+                              HDD_ACTION_MDEV_DEFINE, do_define);
+  return TRUE;
+}
+
+gboolean
+hdd_mdev_manager_handle_get_mdev (HddDbusManager        *iface,
+                                  GDBusMethodInvocation *invocation,
+                                  const char            *uuid,
+                                  GVariant              *options)
+{
+  HddMdevManager *self = hdd_manager_get_mdevs (HDD_MANAGER (iface));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+  HddMdev *mdev;
+
+  if (!hdd_options_check_call (invocation, options, NULL))
+    return TRUE;
+  canonical = hdd_uuid_canonicalize (uuid, &error);
+  if (canonical == NULL)
+    return reply_error (invocation, error);
+  if (lookup (self, canonical) == NULL)
+    reload_definitions (self);
+  mdev = lookup (self, canonical);
+  if (mdev == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                             "No mdev %s", canonical);
+      return TRUE;
+    }
+  hdd_dbus_manager_complete_get_mdev (iface, invocation, hdd_mdev_get_object_path (mdev));
+  return TRUE;
+}
+
+/* ---- Start-up ---- */
+
+void
+hdd_mdev_manager_start (HddMdevManager *self)
+{
+  g_autoptr(GPtrArray) parents = hdd_mdev_sysfs_list_parents ();
+  g_autoptr(GPtrArray) active = hdd_mdev_sysfs_list_active ();
+  g_autoptr(GPtrArray) uuids = NULL;
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func (g_free);
+
+  self->udev = udev_client_new (parents);
+  g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
+
+  for (guint i = 0; i < parents->len; i++)
+    sync_types (self, g_ptr_array_index (parents, i));
+  watch_definitions (self);
+  reload_definitions (self);
+  for (guint i = 0; i < active->len; i++)
+    g_free (sync_mdev (self, g_ptr_array_index (active, i)));
+  hdd_message (NULL, 0, "Managing %u mdev types of %u parents, %u mdevs (definitions in %s)",
+               g_hash_table_size (self->types), parents->len,
+               g_hash_table_size (self->mdevs), self->directory);
+
+  /* Autostart: the parents present now, and those still registering. */
+  uuids = uuids_of (self);
+  for (guint i = 0; i < uuids->len; i++)
+    {
+      const HddMdevConfig *c = hdd_mdev_get_definition (lookup (self, g_ptr_array_index (uuids, i)));
+
+      if (c && c->autostart && !hdd_mdev_sysfs_is_active (c->uuid) &&
+          !g_ptr_array_find_with_equal_func (waiting, c->parent, g_str_equal, NULL))
+        g_ptr_array_add (waiting, g_strdup (c->parent));
+    }
+  for (guint i = 0; i < waiting->len; i++)
+    watch_parent (self, g_ptr_array_index (waiting, i));
+}

@@ -1,0 +1,86 @@
+/* The mdev half of the daemon: one MdevType object per type each parent
+ * offers, one Mdev object per mdev that runs or is defined, kept current
+ * through GUdev uevents; the definitions directory (mdevctl's format); the
+ * autostart of "start": "auto" definitions at start-up and whenever their
+ * parent appears; and the Manager's mdev methods.  Owned by HddManager,
+ * main context only. */
+#pragma once
+
+#include "hdd-authority.h"
+#include "hdd-job.h"
+#include "hdd-mdev.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HddManager HddManager;
+
+#define HDD_TYPE_MDEV_MANAGER (hdd_mdev_manager_get_type ())
+G_DECLARE_FINAL_TYPE (HddMdevManager, hdd_mdev_manager, HDD, MDEV_MANAGER, GObject)
+
+/* How long a parent that appeared may take to offer its types before the
+ * definitions waiting for them are given up (until it appears again). */
+#define HDD_MDEV_AUTOSTART_TIMEOUT_MS 10000
+#define HDD_MDEV_AUTOSTART_RETRY_MS   500
+
+HddMdevManager *hdd_mdev_manager_new (HddManager *manager,
+                                      const char *directory);
+
+/* Exports the types and mdevs, listens to uevents, starts autostart
+ * definitions. */
+void hdd_mdev_manager_start (HddMdevManager *self);
+
+HddManager *hdd_mdev_manager_get_manager   (HddMdevManager *self);
+const char *hdd_mdev_manager_get_directory (HddMdevManager *self);
+
+/* Checks @action_id for the caller, then calls @func (see
+ * hdd_authority_dispatch). */
+void hdd_mdev_manager_authorize (HddMdevManager        *self,
+                                 GObject               *object,
+                                 GDBusMethodInvocation *invocation,
+                                 GVariant              *options,
+                                 const char            *action_id,
+                                 HddAuthorizedFunc      func);
+
+/* Starts a job on @mdev; ActiveJob follows it, and when it ends the mdev
+ * and its parent's types are read again. */
+HddJob *hdd_mdev_manager_start_job (HddMdevManager        *self,
+                                    HddMdev               *mdev,
+                                    GDBusMethodInvocation *invocation,
+                                    HddJobWork             work);
+
+/* Deletes the definition of @mdev. */
+gboolean hdd_mdev_manager_undefine (HddMdevManager *self,
+                                    HddMdev        *mdev,
+                                    GError        **error);
+
+/* The holders scan: adds the VFIO nodes of the mdevs to @nodes, then takes
+ * the holders found. */
+void hdd_mdev_manager_add_nodes   (HddMdevManager *self,
+                                   GPtrArray      *nodes);
+void hdd_mdev_manager_set_holders (HddMdevManager *self,
+                                   GPtrArray      *holders);
+
+/* Sets the Domain of every mdev to what libvirt's last scan says. */
+void hdd_mdev_manager_update_domains (HddMdevManager *self);
+
+/* org.hostdevd1.Manager methods. */
+gboolean hdd_mdev_manager_handle_get_mdev (HddDbusManager        *iface,
+                                           GDBusMethodInvocation *invocation,
+                                           const char            *uuid,
+                                           GVariant              *options);
+gboolean hdd_mdev_manager_handle_create   (HddDbusManager        *iface,
+                                           GDBusMethodInvocation *invocation,
+                                           const char            *parent,
+                                           const char            *type,
+                                           const char            *uuid,
+                                           GVariant              *attributes,
+                                           GVariant              *options);
+gboolean hdd_mdev_manager_handle_define   (HddDbusManager        *iface,
+                                           GDBusMethodInvocation *invocation,
+                                           const char            *parent,
+                                           const char            *type,
+                                           const char            *uuid,
+                                           GVariant              *attributes,
+                                           GVariant              *options);
+
+G_END_DECLS

@@ -1,0 +1,334 @@
+#include "hdd-mdev.h"
+
+#include "hdd-context.h"
+#include "hdd-domain-methods.h"
+#include "hdd-error.h"
+#include "hdd-holders.h"
+#include "hdd-libvirt.h"
+#include "hdd-manager.h"
+#include "hdd-mdev-manager.h"
+#include "hdd-mdev-names.h"
+#include "hdd-mdev-ops.h"
+#include "hdd-mdev-sysfs.h"
+#include "hdd-names.h"
+#include "hdd-options.h"
+#include "hdd-vfio-sysfs.h"
+
+struct _HddMdev
+{
+  HddDbusMdevSkeleton parent;
+
+  HddMdevManager *manager;     /* not a reference: the manager owns the mdev */
+  char           *uuid;
+  char           *path;
+  HddMdevConfig  *definition;  /* NULL when not defined */
+  HddMdevConfig  *created;     /* what CreateMdev asked for, or NULL */
+};
+
+static void hdd_mdev_iface_init (HddDbusMdevIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (HddMdev, hdd_mdev, HDD_DBUS_TYPE_MDEV_SKELETON,
+                         G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_MDEV, hdd_mdev_iface_init))
+
+static void
+hdd_mdev_finalize (GObject *object)
+{
+  HddMdev *self = HDD_MDEV (object);
+
+  g_free (self->uuid);
+  g_free (self->path);
+  hdd_mdev_config_free (self->definition);
+  hdd_mdev_config_free (self->created);
+  G_OBJECT_CLASS (hdd_mdev_parent_class)->finalize (object);
+}
+
+static void
+hdd_mdev_class_init (HddMdevClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_mdev_finalize;
+}
+
+static void
+hdd_mdev_init (HddMdev *self)
+{
+}
+
+HddMdev *
+hdd_mdev_new (HddMdevManager *manager,
+              const char     *uuid)
+{
+  HddMdev *self = g_object_new (HDD_TYPE_MDEV, NULL);
+  HddDbusMdev *iface = HDD_DBUS_MDEV (self);
+
+  self->manager = manager;
+  self->uuid = g_strdup (uuid);
+  self->path = hdd_mdev_object_path (uuid);
+  hdd_dbus_mdev_set_uuid (iface, uuid);
+  hdd_dbus_mdev_set_active_job (iface, "/");
+  hdd_dbus_mdev_set_domain (iface, "");
+  hdd_dbus_mdev_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
+  hdd_mdev_refresh (self);
+  return self;
+}
+
+const char *
+hdd_mdev_get_uuid (HddMdev *self)
+{
+  return self->uuid;
+}
+
+const char *
+hdd_mdev_get_object_path (HddMdev *self)
+{
+  return self->path;
+}
+
+HddMdevManager *
+hdd_mdev_get_manager (HddMdev *self)
+{
+  return self->manager;
+}
+
+void
+hdd_mdev_update_domain (HddMdev *self)
+{
+  HddLibvirt *libvirt = hdd_context_get_libvirt (
+    hdd_manager_get_context (hdd_mdev_manager_get_manager (self->manager)));
+  const char *domain = hdd_libvirt_lookup_domain (libvirt, self->uuid);
+
+  if (g_strcmp0 (domain ? domain : "", hdd_dbus_mdev_get_domain (HDD_DBUS_MDEV (self))))
+    hdd_dbus_mdev_set_domain (HDD_DBUS_MDEV (self), domain ? domain : "");
+}
+
+const HddMdevConfig *
+hdd_mdev_get_definition (HddMdev *self)
+{
+  return self->definition;
+}
+
+void
+hdd_mdev_set_definition (HddMdev             *self,
+                         const HddMdevConfig *definition)
+{
+  g_clear_pointer (&self->definition, hdd_mdev_config_free);
+  if (definition)
+    self->definition = hdd_mdev_config_copy (definition);
+  hdd_mdev_refresh (self);
+}
+
+void
+hdd_mdev_set_created (HddMdev             *self,
+                      const HddMdevConfig *created)
+{
+  g_clear_pointer (&self->created, hdd_mdev_config_free);
+  if (created)
+    self->created = hdd_mdev_config_copy (created);
+  hdd_mdev_refresh (self);
+}
+
+void
+hdd_mdev_refresh (HddMdev *self)
+{
+  HddDbusMdev *iface = HDD_DBUS_MDEV (self);
+  g_autofree char *dir = hdd_mdev_sysfs_device_dir (self->uuid);
+  g_autofree char *parent = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *group_node = NULL;
+  g_autofree char *cdev = NULL;
+  const HddMdevConfig *config;
+  gboolean active = hdd_mdev_sysfs_read_parent_and_type (self->uuid, &parent, &type);
+  int group = active ? hdd_vfio_sysfs_read_iommu_group (dir) : -1;
+
+  if (active)
+    {
+      group_node = hdd_vfio_sysfs_group_node (group);
+      cdev = hdd_vfio_sysfs_read_device_node (dir);
+    }
+  else if (!hdd_mdev_is_busy (self))
+    g_clear_pointer (&self->created, hdd_mdev_config_free);  /* it is gone */
+  config = self->definition ? self->definition : self->created;
+
+  if (parent == NULL && config)
+    {
+      parent = g_strdup (config->parent);
+      type = g_strdup (config->type);
+    }
+  hdd_dbus_mdev_set_parent (iface, parent ? parent : "");
+  hdd_dbus_mdev_set_type_id (iface, type ? type : "");
+  hdd_dbus_mdev_set_active (iface, active);
+  hdd_dbus_mdev_set_defined (iface, self->definition != NULL);
+  hdd_dbus_mdev_set_autostart (iface, self->definition && self->definition->autostart);
+  hdd_dbus_mdev_set_attributes (iface, hdd_mdevctl_attrs_to_variant (config ? config->attrs : NULL));
+  hdd_dbus_mdev_set_iommu_group (iface, group);
+  hdd_dbus_mdev_set_vfio_group_node (iface, group_node ? group_node : "");
+  hdd_dbus_mdev_set_vfio_device_node (iface, cdev ? cdev : "");
+  if (group_node == NULL && cdev == NULL)
+    hdd_mdev_set_holders_from (self, NULL);
+  hdd_mdev_update_domain (self);
+}
+
+gboolean
+hdd_mdev_is_busy (HddMdev *self)
+{
+  return !g_str_equal (hdd_dbus_mdev_get_active_job (HDD_DBUS_MDEV (self)), "/");
+}
+
+gboolean
+hdd_mdev_is_wanted (HddMdev *self)
+{
+  return hdd_dbus_mdev_get_active (HDD_DBUS_MDEV (self)) || self->definition != NULL ||
+         hdd_mdev_is_busy (self);
+}
+
+void
+hdd_mdev_set_holders_from (HddMdev   *self,
+                           GPtrArray *holders)
+{
+  g_autoptr(GVariant) value =
+    hdd_holders_to_variant_if_changed (hdd_dbus_mdev_get_holders (HDD_DBUS_MDEV (self)), holders);
+
+  if (value)
+    hdd_dbus_mdev_set_holders (HDD_DBUS_MDEV (self), value);
+}
+
+/* ---- Methods ---- */
+
+static HddContext *
+context_of (HddMdev *self)
+{
+  return hdd_manager_get_context (hdd_mdev_manager_get_manager (self->manager));
+}
+
+static void
+return_job (HddMdev *self, GDBusMethodInvocation *invocation, HddJob *job)
+{
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(o)", hdd_job_get_object_path (job)));
+}
+
+static void
+do_remove (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdev *self = object;
+  const char *operation = g_str_equal (g_dbus_method_invocation_get_method_name (invocation),
+                                       "Stop") ? "stop-mdev" : "remove-mdev";
+
+  return_job (self, invocation, hdd_mdev_manager_start_job (
+                self->manager, self, invocation,
+                hdd_mdev_ops_remove (context_of (self), self->uuid, operation)));
+}
+
+static gboolean
+check_running (HddMdev *self, GDBusMethodInvocation *invocation)
+{
+  if (hdd_mdev_sysfs_is_active (self->uuid))
+    return TRUE;
+  g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                         "mdev %s is not running", self->uuid);
+  return FALSE;
+}
+
+/* Remove and Stop: the same, by two names. */
+static gboolean
+handle_remove (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdev *self = HDD_MDEV (iface);
+
+  if (hdd_options_check_call (invocation, options, NULL) && check_running (self, invocation))
+    hdd_mdev_manager_authorize (self->manager, G_OBJECT (self), invocation, options,
+                                HDD_ACTION_MDEV, do_remove);
+  return TRUE;
+}
+
+static gboolean
+check_defined (HddMdev *self, GDBusMethodInvocation *invocation)
+{
+  if (self->definition)
+    return TRUE;
+  g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+                                         "mdev %s is not defined", self->uuid);
+  return FALSE;
+}
+
+static void
+do_start (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdev *self = object;
+
+  return_job (self, invocation, hdd_mdev_manager_start_job (
+                self->manager, self, invocation,
+                hdd_mdev_ops_create (context_of (self), self->definition, "start-mdev")));
+}
+
+static gboolean
+handle_start (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdev *self = HDD_MDEV (iface);
+  g_autoptr(GError) error = NULL;
+
+  if (!hdd_options_check_call (invocation, options, NULL) || !check_defined (self, invocation))
+    return TRUE;
+  if (!hdd_mdev_ops_check_create (self->definition, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    hdd_mdev_manager_authorize (self->manager, G_OBJECT (self), invocation, options,
+                                HDD_ACTION_MDEV, do_start);
+  return TRUE;
+}
+
+static void
+do_undefine (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdev *self = object;
+  g_autoptr(GError) error = NULL;
+
+  if (!check_defined (self, invocation))
+    return;
+  if (hdd_mdev_manager_undefine (self->manager, self, &error))
+    hdd_dbus_mdev_complete_undefine (HDD_DBUS_MDEV (self), invocation);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+static gboolean
+handle_undefine (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddMdev *self = HDD_MDEV (iface);
+
+  if (hdd_options_check_call (invocation, options, NULL) && check_defined (self, invocation))
+    hdd_mdev_manager_authorize (self->manager, G_OBJECT (self), invocation, options,
+                                HDD_ACTION_MDEV_DEFINE, do_undefine);
+  return TRUE;
+}
+
+static gboolean
+handle_unplug (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  return hdd_domain_methods_unplug (G_OBJECT (iface), invocation, options);
+}
+
+static gboolean
+handle_attach_to_domain (HddDbusMdev *iface, GDBusMethodInvocation *invocation,
+                         const char *domain, GVariant *options)
+{
+  return hdd_domain_methods_attach (G_OBJECT (iface), invocation, domain, options);
+}
+
+static gboolean
+handle_detach_from_domain (HddDbusMdev *iface, GDBusMethodInvocation *invocation,
+                           GVariant *options)
+{
+  return hdd_domain_methods_detach (G_OBJECT (iface), invocation, options);
+}
+
+static void
+hdd_mdev_iface_init (HddDbusMdevIface *iface)
+{
+  iface->handle_unplug = handle_unplug;
+  iface->handle_attach_to_domain = handle_attach_to_domain;
+  iface->handle_detach_from_domain = handle_detach_from_domain;
+  iface->handle_remove = handle_remove;
+  iface->handle_stop = handle_remove;
+  iface->handle_start = handle_start;
+  iface->handle_undefine = handle_undefine;
+}

@@ -1,0 +1,411 @@
+#include "hdd-pci-device.h"
+
+#include "hdd-context.h"
+#include "hdd-domain-methods.h"
+#include "hdd-error.h"
+#include "hdd-group.h"
+#include "hdd-holders.h"
+#include "hdd-libvirt.h"
+#include "hdd-log.h"
+#include "hdd-manager.h"
+#include "hdd-names.h"
+#include "hdd-options.h"
+#include "hdd-pci-address.h"
+#include "hdd-pci-ops.h"
+#include "hdd-pci-sysfs.h"
+#include "hdd-store.h"
+#include "hdd-sysfs.h"
+#include "hdd-vfio-sysfs.h"
+
+struct _HddPciDevice
+{
+  HddDbusPciDeviceSkeleton parent;
+
+  HddManager *manager;   /* not a reference: the manager owns the device */
+  char       *address;
+  char       *path;
+};
+
+static void hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (HddPciDevice, hdd_pci_device, HDD_DBUS_TYPE_PCI_DEVICE_SKELETON,
+                         G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_PCI_DEVICE,
+                                                hdd_pci_device_iface_init))
+
+static void
+hdd_pci_device_finalize (GObject *object)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (object);
+
+  g_free (self->address);
+  g_free (self->path);
+  G_OBJECT_CLASS (hdd_pci_device_parent_class)->finalize (object);
+}
+
+static void
+hdd_pci_device_class_init (HddPciDeviceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_pci_device_finalize;
+}
+
+static void
+hdd_pci_device_init (HddPciDevice *self)
+{
+}
+
+static guint64
+read_id (const char *address, const char *attr)
+{
+  g_autofree char *path = hdd_sysfs_path ("/sys/bus/pci/devices/%s/%s", address, attr);
+  guint64 value = 0;
+
+  hdd_sysfs_read_uint (path, &value, NULL);
+  return value;
+}
+
+HddPciDevice *
+hdd_pci_device_new (HddManager  *manager,
+                    const char  *address,
+                    GUdevDevice *udev)
+{
+  HddPciDevice *self = g_object_new (HDD_TYPE_PCI_DEVICE, NULL);
+  HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
+  HddPciAddress parsed;
+
+  g_assert (hdd_pci_address_parse (address, &parsed, NULL));
+  self->manager = manager;
+  self->address = g_strdup (address);
+  self->path = hdd_pci_address_to_object_path (&parsed);
+
+  hdd_dbus_pci_device_set_address (iface, address);
+  hdd_dbus_pci_device_set_vendor_id (iface, (guint16) read_id (address, "vendor"));
+  hdd_dbus_pci_device_set_device_id (iface, (guint16) read_id (address, "device"));
+  hdd_dbus_pci_device_set_subsystem_vendor_id (iface, (guint16) read_id (address, "subsystem_vendor"));
+  hdd_dbus_pci_device_set_subsystem_device_id (iface, (guint16) read_id (address, "subsystem_device"));
+  hdd_dbus_pci_device_set_class (iface, (guint32) read_id (address, "class"));
+  hdd_dbus_pci_device_set_active_job (iface, "/");
+  hdd_dbus_pci_device_set_domain (iface, "");
+  hdd_dbus_pci_device_set_driver_override (iface, "");
+  hdd_dbus_pci_device_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
+  hdd_pci_device_refresh (self, udev);
+  return self;
+}
+
+const char *
+hdd_pci_device_get_address (HddPciDevice *self)
+{
+  return self->address;
+}
+
+const char *
+hdd_pci_device_get_object_path (HddPciDevice *self)
+{
+  return self->path;
+}
+
+HddManager *
+hdd_pci_device_get_manager (HddPciDevice *self)
+{
+  return self->manager;
+}
+
+void
+hdd_pci_device_update_domain (HddPciDevice *self)
+{
+  HddLibvirt *libvirt = hdd_context_get_libvirt (hdd_manager_get_context (self->manager));
+  const char *domain = hdd_libvirt_lookup_domain (libvirt, self->address);
+
+  if (g_strcmp0 (domain ? domain : "", hdd_dbus_pci_device_get_domain (HDD_DBUS_PCI_DEVICE (self))))
+    hdd_dbus_pci_device_set_domain (HDD_DBUS_PCI_DEVICE (self), domain ? domain : "");
+}
+
+/* driver_override_show() takes the device lock, which a blocked unbind
+ * holds: read it in a thread so that only that thread waits. */
+static void
+read_override_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  char *value = hdd_pci_sysfs_read_driver_override (data);
+
+  g_task_return_pointer (task, value ? value : g_strdup (""), g_free);
+}
+
+static void
+on_override_read (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (source);
+  g_autofree char *value = g_task_propagate_pointer (G_TASK (res), NULL);
+
+  if (value)
+    hdd_dbus_pci_device_set_driver_override (HDD_DBUS_PCI_DEVICE (self), value);
+}
+
+static void
+refresh_override (HddPciDevice *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_override_read, NULL);
+
+  g_task_set_task_data (task, g_strdup (self->address), g_free);
+  g_task_run_in_thread (task, read_override_thread);
+}
+
+static GStrv
+member_paths (const char *address, int group)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_autoptr(GPtrArray) members = group >= 0 ? hdd_pci_sysfs_iommu_group_members (group, NULL) : NULL;
+
+  for (guint i = 0; members && i < members->len; i++)
+    {
+      const char *member = g_ptr_array_index (members, i);
+      HddPciAddress a;
+      g_autofree char *path = NULL;
+
+      if (g_str_equal (member, address) || !hdd_pci_address_parse (member, &a, NULL))
+        continue;
+      path = hdd_pci_address_to_object_path (&a);
+      g_strv_builder_add (b, path);
+    }
+  return g_strv_builder_end (b);
+}
+
+void
+hdd_pci_device_refresh (HddPciDevice *self,
+                        GUdevDevice  *udev)
+{
+  HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
+  HddStore *store = hdd_context_get_store (hdd_manager_get_context (self->manager));
+  g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
+  g_autofree char *cdev = NULL;
+  g_autofree char *group_node = NULL;
+  g_autoptr(HddBinding) binding = hdd_store_lookup (store, self->address);
+  g_auto(GStrv) members = NULL;
+  int group = hdd_pci_sysfs_read_iommu_group (self->address);
+
+  if (udev)
+    {
+      const char *vendor = g_udev_device_get_property (udev, "ID_VENDOR_FROM_DATABASE");
+      const char *model = g_udev_device_get_property (udev, "ID_MODEL_FROM_DATABASE");
+
+      hdd_dbus_pci_device_set_vendor_name (iface, vendor ? vendor : "");
+      hdd_dbus_pci_device_set_device_name (iface, model ? model : "");
+    }
+
+  if (hdd_pci_sysfs_driver_is_vfio (driver))
+    {
+      group_node = hdd_vfio_sysfs_group_node (group);
+      cdev = hdd_pci_sysfs_read_vfio_device_node (self->address);
+    }
+
+  members = member_paths (self->address, group);
+  hdd_dbus_pci_device_set_driver (iface, driver ? driver : "");
+  hdd_dbus_pci_device_set_iommu_group (iface, group);
+  hdd_dbus_pci_device_set_group_members (iface, (const char * const *) members);
+  hdd_dbus_pci_device_set_vfio_group_node (iface, group_node ? group_node : "");
+  hdd_dbus_pci_device_set_vfio_device_node (iface, cdev ? cdev : "");
+  if (group_node == NULL && cdev == NULL)
+    hdd_pci_device_set_holders_from (self, NULL);
+  hdd_dbus_pci_device_set_persistent (iface, binding && binding->persistent);
+  hdd_dbus_pci_device_set_original_driver (iface, binding && binding->original_driver
+                                           ? binding->original_driver : "");
+  hdd_pci_device_update_domain (self);
+
+  if (g_str_equal (hdd_dbus_pci_device_get_active_job (iface), "/"))
+    refresh_override (self);
+}
+
+void
+hdd_pci_device_set_holders_from (HddPciDevice *self,
+                                 GPtrArray    *holders)
+{
+  g_autoptr(GVariant) value =
+    hdd_holders_to_variant_if_changed (hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self)),
+                                       holders);
+
+  if (value)
+    hdd_dbus_pci_device_set_holders (HDD_DBUS_PCI_DEVICE (self), value);
+}
+
+/* ---- Methods ---- */
+
+static const HddOptionSpec bind_options[] = {
+  { "group", "b" },
+  { "persist", "b" },
+  { NULL }
+};
+
+static void
+do_bind_vfio (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = object;
+  HddBindFlags flags = 0;
+  HddJob *job;
+
+  if (hdd_options_get_boolean (options, "group", FALSE))
+    flags |= HDD_BIND_WHOLE_GROUP;
+  if (hdd_options_get_boolean (options, "persist", FALSE))
+    flags |= HDD_BIND_PERSIST;
+  job = hdd_manager_start_job (self->manager, self, invocation,
+                               hdd_pci_ops_bind (hdd_manager_get_context (self->manager),
+                                                 self->address, flags));
+  hdd_dbus_pci_device_complete_bind_vfio (HDD_DBUS_PCI_DEVICE (self), invocation,
+                                          hdd_job_get_object_path (job));
+}
+
+/* Refuses a binding that cannot work right away, so that the caller gets
+ * NotViable from the call itself; the job checks again under the group's
+ * lock, where it counts. */
+static gboolean
+check_viable (HddPciDevice *self, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  int group;
+
+  plan = hdd_group_plan_bind (self->address, hdd_options_get_boolean (options, "group", FALSE),
+                              &group, &error);
+  if (plan)
+    return TRUE;
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  return FALSE;
+}
+
+static gboolean
+handle_bind_vfio (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (iface);
+
+  if (hdd_options_check_call (invocation, options, bind_options) &&
+      check_viable (self, invocation, options))
+    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+                            invocation, options, HDD_ACTION_BIND, do_bind_vfio);
+  return TRUE;
+}
+
+static void
+do_restore (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = object;
+  HddJob *job = hdd_manager_start_job (self->manager, self, invocation,
+                                       hdd_pci_ops_restore (hdd_manager_get_context (self->manager),
+                                                            self->address));
+
+  hdd_dbus_pci_device_complete_restore (HDD_DBUS_PCI_DEVICE (self), invocation,
+                                        hdd_job_get_object_path (job));
+}
+
+static gboolean
+handle_restore (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (iface);
+
+  if (hdd_options_check_call (invocation, options, NULL))
+    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+                            invocation, options, HDD_ACTION_BIND, do_restore);
+  return TRUE;
+}
+
+static void
+do_persist (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = object;
+  HddStore *store = hdd_context_get_store (hdd_manager_get_context (self->manager));
+  g_autoptr(HddBinding) entry = hdd_store_lookup (store, self->address);
+  g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
+  g_autoptr(GError) error = NULL;
+  const char *original;
+
+  if (entry && entry->original_driver)
+    original = entry->original_driver;
+  else
+    original = hdd_pci_sysfs_driver_is_vfio (driver) ? NULL : driver;
+
+  if (!hdd_store_put (store, self->address, original, TRUE, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  hdd_message (self->address, 0, "%s: the vfio-pci binding is now persistent", self->address);
+  hdd_pci_device_refresh (self, NULL);
+  hdd_dbus_pci_device_complete_persist (HDD_DBUS_PCI_DEVICE (self), invocation);
+}
+
+static gboolean
+handle_persist (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (iface);
+
+  if (hdd_options_check_call (invocation, options, NULL))
+    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+                            invocation, options, HDD_ACTION_PERSIST, do_persist);
+  return TRUE;
+}
+
+static void
+do_forget (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = object;
+  HddStore *store = hdd_context_get_store (hdd_manager_get_context (self->manager));
+  g_autoptr(HddBinding) entry = hdd_store_lookup (store, self->address);
+  g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = TRUE;
+
+  /* While the device is on vfio-pci the entry still remembers its original
+   * driver for Restore; only the persistence goes. */
+  if (entry && hdd_pci_sysfs_driver_is_vfio (driver))
+    ok = hdd_store_put (store, self->address, entry->original_driver, FALSE, &error);
+  else if (entry)
+    ok = hdd_store_remove (store, self->address, &error);
+  if (!ok)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  if (entry && entry->persistent)
+    hdd_message (self->address, 0, "%s: the persistent binding was forgotten", self->address);
+  hdd_pci_device_refresh (self, NULL);
+  hdd_dbus_pci_device_complete_forget (HDD_DBUS_PCI_DEVICE (self), invocation);
+}
+
+static gboolean
+handle_forget (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (iface);
+
+  if (hdd_options_check_call (invocation, options, NULL))
+    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+                            invocation, options, HDD_ACTION_PERSIST, do_forget);
+  return TRUE;
+}
+
+static gboolean
+handle_unplug (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  return hdd_domain_methods_unplug (G_OBJECT (iface), invocation, options);
+}
+
+static gboolean
+handle_attach_to_domain (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation,
+                         const char *domain, GVariant *options)
+{
+  return hdd_domain_methods_attach (G_OBJECT (iface), invocation, domain, options);
+}
+
+static gboolean
+handle_detach_from_domain (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation,
+                           GVariant *options)
+{
+  return hdd_domain_methods_detach (G_OBJECT (iface), invocation, options);
+}
+
+static void
+hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface)
+{
+  iface->handle_unplug = handle_unplug;
+  iface->handle_attach_to_domain = handle_attach_to_domain;
+  iface->handle_detach_from_domain = handle_detach_from_domain;
+  iface->handle_bind_vfio = handle_bind_vfio;
+  iface->handle_restore = handle_restore;
+  iface->handle_persist = handle_persist;
+  iface->handle_forget = handle_forget;
+}
