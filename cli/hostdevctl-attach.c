@@ -1,6 +1,10 @@
 /* hostdevctl attach DEV DOMAIN: AttachToDomain, followed to the end: the
  * device prepared by hostdevd and given to a running libvirt domain. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include "hostdevctl-dev-call.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-options.h"
 
 int
 hdc_cmd_attach (int argc, char **argv)
@@ -20,14 +24,14 @@ hdc_cmd_attach (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("DEV DOMAIN", "Give the device DEV (a PCI address or an mdev UUID) "
-                            "to the running libvirt domain DOMAIN: bind it to vfio-pci or "
-                            "create the defined mdev when needed, then attach it through "
-                            "libvirt with managed='no', and wait until it is done.");
+    hdc_options_context_new ("DEV DOMAIN", "Give the device DEV (a PCI address or an mdev UUID) "
+                             "to the running libvirt domain DOMAIN: bind it to vfio-pci or "
+                             "create the defined mdev when needed, then attach it through "
+                             "libvirt with managed='no', and wait until it is done.");
   GVariantDict options;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "attach", &argc, &argv, 2,
+  if (!hdc_options_parse (context, "attach", &argc, &argv, 2,
                           argc < 2 ? HDC_MISSING_DEV : "Missing the DOMAIN (virsh list shows them)"))
     return HDC_EXIT_USAGE;
 
@@ -36,5 +40,5 @@ hdc_cmd_attach (int argc, char **argv)
     g_variant_dict_insert (&options, "persistent", "b", TRUE);
   if (no_rom_bar)
     g_variant_dict_insert (&options, "rom-bar", "b", FALSE);
-  return hdc_call_dev_and_follow (argv[1], "AttachToDomain", argv[2], &options, no_wait, json);
+  return hdc_dev_call_and_follow (argv[1], "AttachToDomain", argv[2], &options, no_wait, json);
 }

@@ -1,5 +1,11 @@
 /* hostdevctl bind: move a device to vfio-pci (PciDevice.BindVfio). */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-job.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 int
 hdc_cmd_bind (int argc, char **argv)
@@ -19,8 +25,8 @@ hdc_cmd_bind (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("ADDRESS", "Bind the PCI device at ADDRESS to vfio-pci, so that "
-                            "a virtual machine can use it, and wait until it is done.");
+    hdc_options_context_new ("ADDRESS", "Bind the PCI device at ADDRESS to vfio-pci, so that "
+                             "a virtual machine can use it, and wait until it is done.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusPciDevice) device = NULL;
   g_autoptr(GError) error = NULL;
@@ -28,22 +34,22 @@ hdc_cmd_bind (int argc, char **argv)
   GVariantDict options;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "bind", &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
+  if (!hdc_options_parse (context, "bind", &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
   device = hdc_client_get_device (client, argv[1], &error);
   if (device == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
-  hdc_options_init (&options, device);
+  hdc_client_options_init (&options, device);
   g_variant_dict_insert (&options, "group", "b", group);
   g_variant_dict_insert (&options, "persist", "b", persist);
   if (!hdd_dbus_pci_device_call_bind_vfio_sync (device, g_variant_dict_end (&options),
                                                 &job, NULL, &error))
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
-  return hdc_follow_job (client, job, no_wait, json);
+  return hdc_job_follow (client, job, no_wait, json);
 }

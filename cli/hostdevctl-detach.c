@@ -1,6 +1,10 @@
 /* hostdevctl detach DEV: DetachFromDomain, followed to the end: through
  * libvirt only, the device stays with VFIO. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include "hostdevctl-dev-call.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-options.h"
 
 int
 hdc_cmd_detach (int argc, char **argv)
@@ -20,16 +24,16 @@ hdc_cmd_detach (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("DEV", "Detach the device DEV (a PCI address or an mdev UUID) from "
-                            "the libvirt domain that has it, through libvirt only, and wait "
-                            "until the guest let it go.  The device stays on vfio-pci (an mdev "
-                            "stays).");
+    hdc_options_context_new ("DEV", "Detach the device DEV (a PCI address or an mdev UUID) from "
+                             "the libvirt domain that has it, through libvirt only, and wait "
+                             "until the guest let it go.  The device stays on vfio-pci (an mdev "
+                             "stays).");
   GVariantDict options;
   guint32 seconds = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "detach", &argc, &argv, 1, HDC_MISSING_DEV) ||
-      (deadline && !hdc_parse_deadline ("detach", deadline, &seconds)))
+  if (!hdc_options_parse (context, "detach", &argc, &argv, 1, HDC_MISSING_DEV) ||
+      (deadline && !hdc_dev_call_parse_deadline ("detach", deadline, &seconds)))
     return HDC_EXIT_USAGE;
 
   g_variant_dict_init (&options, NULL);
@@ -37,5 +41,5 @@ hdc_cmd_detach (int argc, char **argv)
     g_variant_dict_insert (&options, "deadline", "u", seconds);
   if (persistent)
     g_variant_dict_insert (&options, "persistent", "b", TRUE);
-  return hdc_call_dev_and_follow (argv[1], "DetachFromDomain", NULL, &options, no_wait, json);
+  return hdc_dev_call_and_follow (argv[1], "DetachFromDomain", NULL, &options, no_wait, json);
 }

@@ -1,11 +1,19 @@
 /* hostdevctl mdev create / define: a new mdev, now (Manager.CreateMdev) or
  * persistently (Manager.DefineMdev).  Both take the parent, the type, an
  * optional UUID and attributes in order. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-mdev.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "hdd-names.h"
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-job.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 typedef struct {
   char   *uuid;
@@ -37,7 +45,7 @@ attributes_of (const char *command, char **attrs)
 
       if (eq == NULL || eq == attrs[i])
         {
-          hdc_usage_error (command, "“%s” is not an attribute: give NAME=VALUE", attrs[i]);
+          hdc_options_usage_error (command, "“%s” is not an attribute: give NAME=VALUE", attrs[i]);
           g_variant_builder_clear (&b);
           return NULL;
         }
@@ -73,23 +81,23 @@ parse (const char *command, const char *summary, gboolean define, int *argc, cha
     { "json", 0, 0, G_OPTION_ARG_NONE, &r->json, "Print the mdev as JSON (see hostdevctl(1))", NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = hdc_option_context_new ("PARENT TYPE", summary);
+  g_autoptr(GOptionContext) context = hdc_options_context_new ("PARENT TYPE", summary);
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, common, NULL);
   g_option_context_add_main_entries (context, define ? define_entries : create_entries, NULL);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      hdc_usage_error (command, "%s", error->message);
+      hdc_options_usage_error (command, "%s", error->message);
       return FALSE;
     }
   if (*argc == 3 || (define && *argc == 1 && r->uuid))
     return TRUE;
   if (*argc > 3)
-    hdc_usage_error (command, "Unexpected argument “%s”", (*argv)[3]);
+    hdc_options_usage_error (command, "Unexpected argument “%s”", (*argv)[3]);
   else
-    hdc_usage_error (command, "Missing the PARENT and the TYPE of the mdev "
-                     "(“hostdevctl types” lists them)");
+    hdc_options_usage_error (command, "Missing the PARENT and the TYPE of the mdev "
+                             "(“hostdevctl types” lists them)");
   return FALSE;
 }
 
@@ -120,19 +128,19 @@ hdc_mdev_create (int argc, char **argv)
   if (client == NULL ||
       !hdd_dbus_manager_call_create_mdev_sync (client->manager, argv[1], argv[2],
                                                r.uuid ? r.uuid : "", attributes,
-                                               hdc_options_new (client->manager),
+                                               hdc_client_options_new (client->manager),
                                                &mdev, &job, NULL, &error))
     {
       request_clear (&r);
-      return hdc_fail (error);
+      return hdc_output_fail (error);
     }
   if (!r.json)
     {
-      g_autofree char *uuid = hdc_address_from_path (mdev);
+      g_autofree char *uuid = hdc_format_address_from_path (mdev);
       printf ("Creating mdev %s\n", uuid);
       fflush (stdout);
     }
-  status = hdc_follow_job (client, job, r.no_wait, r.json);
+  status = hdc_job_follow (client, job, r.no_wait, r.json);
   request_clear (&r);
   return status;
 }
@@ -160,7 +168,7 @@ hdc_mdev_define (int argc, char **argv)
   client = hdc_client_new (&error);
   if (client != NULL)
     {
-      hdc_options_init (&options, client->manager);
+      hdc_client_options_init (&options, client->manager);
       g_variant_dict_insert (&options, "autostart", "b", r.autostart);
       if (hdd_dbus_manager_call_define_mdev_sync (client->manager,
                                                   argc == 3 ? argv[1] : "",
@@ -176,7 +184,7 @@ hdc_mdev_define (int argc, char **argv)
     g_variant_unref (g_variant_ref_sink (attributes));
   request_clear (&r);
   if (mdev == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   if (r.json)
     {

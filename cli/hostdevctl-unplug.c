@@ -1,6 +1,10 @@
 /* hostdevctl unplug DEV: PciDevice.Unplug / Mdev.Unplug, followed to the end:
  * the device taken from the guest or process that holds it. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include "hostdevctl-dev-call.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-options.h"
 
 int
 hdc_cmd_unplug (int argc, char **argv)
@@ -23,17 +27,17 @@ hdc_cmd_unplug (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("DEV", "Take the device DEV (a PCI address or an mdev UUID) away "
-                            "from the guest or process that holds it, and wait until it is "
-                            "free.  A libvirt domain is asked through libvirt; otherwise, or "
-                            "when libvirt cannot, the kernel asks the holder (the device then "
-                            "goes back to its host driver; an mdev is removed).");
+    hdc_options_context_new ("DEV", "Take the device DEV (a PCI address or an mdev UUID) away "
+                             "from the guest or process that holds it, and wait until it is "
+                             "free.  A libvirt domain is asked through libvirt; otherwise, or "
+                             "when libvirt cannot, the kernel asks the holder (the device then "
+                             "goes back to its host driver; an mdev is removed).");
   GVariantDict options;
   guint32 seconds = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "unplug", &argc, &argv, 1, HDC_MISSING_DEV) ||
-      (deadline && !hdc_parse_deadline ("unplug", deadline, &seconds)))
+  if (!hdc_options_parse (context, "unplug", &argc, &argv, 1, HDC_MISSING_DEV) ||
+      (deadline && !hdc_dev_call_parse_deadline ("unplug", deadline, &seconds)))
     return HDC_EXIT_USAGE;
 
   g_variant_dict_init (&options, NULL);
@@ -43,5 +47,5 @@ hdc_cmd_unplug (int argc, char **argv)
     g_variant_dict_insert (&options, "policy", "s", policy);
   if (persistent)
     g_variant_dict_insert (&options, "persistent", "b", TRUE);
-  return hdc_call_dev_and_follow (argv[1], "Unplug", NULL, &options, no_wait, json);
+  return hdc_dev_call_and_follow (argv[1], "Unplug", NULL, &options, no_wait, json);
 }
