@@ -5,23 +5,19 @@
 
 #include <gio/gio.h>
 
+#include "hostdevctl-options.h"
+
 G_BEGIN_DECLS
 
 #define HDC_MISSING_DEV "Missing the DEV: a PCI address (0000:01:00.0) or an mdev UUID"
 
-/* "--deadline S": a whole number of seconds; the daemon checks the range.
- * On a usage error prints it and returns FALSE. */
-gboolean hdc_dev_call_parse_deadline (const char *command,
-                                      const char *text,
-                                      guint32    *deadline);
-
-/* Calls @method on the device @spec with @options (and @domain first when
- * not NULL), then follows its job (hdc_job_follow()). */
-int hdc_dev_call_and_follow (const char   *spec,
-                             const char   *method,
-                             const char   *domain,
-                             GVariantDict *options,
-                             gboolean      no_wait,
-                             gboolean      json);
+/* Calls @method on the device @spec (with @domain first when not NULL) with
+ * @options, the method's own (NULL for none), and those of @job; then
+ * follows the job it returns as @job says (hdc_job_follow()). */
+int hdc_dev_call_and_follow (const char          *spec,
+                             const char          *method,
+                             const char          *domain,
+                             GVariantDict        *options,
+                             const HdcJobOptions *job);
 
 G_END_DECLS

@@ -26,22 +26,16 @@ run_job (int         argc,
          const char *summary,
          JobCall     call)
 {
-  gboolean no_wait = FALSE;
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
-      "Print the job and return instead of waiting for it", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the job as JSON (see hostdevctl(1))", NULL },
-    { NULL }
-  };
+  const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTIONS_FOLLOW };
+  g_auto(HdcJobOptions) job_options = { 0 };
   g_autoptr(GOptionContext) context = hdc_options_context_new ("UUID", summary);
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusMdev) mdev = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *job = NULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_options_parse (context, command, &argc, &argv, 1, MISSING_UUID))
+  hdc_options_add_job (context, &spec, &job_options);
+  if (!hdc_options_parse_job (context, command, &argc, &argv, 1, MISSING_UUID, &job_options))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
@@ -50,7 +44,7 @@ run_job (int         argc,
   mdev = hdc_client_get_mdev (client, argv[1], &error);
   if (mdev == NULL || !call (mdev, hdc_client_options_new (mdev), &job, NULL, &error))
     return hdc_output_fail (error);
-  return hdc_job_follow (client, job, no_wait, json);
+  return hdc_job_follow (client, job, job_options.no_wait, job_options.json);
 }
 
 int

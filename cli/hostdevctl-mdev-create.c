@@ -16,11 +16,11 @@
 #include "hostdevctl-output.h"
 
 typedef struct {
-  char   *uuid;
-  char  **attrs;     /* NAME=VALUE, in order */
-  gboolean autostart;
-  gboolean no_wait;
-  gboolean json;
+  char          *uuid;
+  char         **attrs;        /* NAME=VALUE, in order */
+  gboolean       autostart;    /* define */
+  gboolean       json;         /* define: the mdev as JSON */
+  HdcJobOptions  job_options;  /* create: --no-wait, --json */
 } Request;
 
 static void
@@ -28,6 +28,7 @@ request_clear (Request *r)
 {
   g_free (r->uuid);
   g_strfreev (r->attrs);
+  hdc_options_clear_job (&r->job_options);
 }
 
 /* a(ss) from the --attr options (floating), or NULL after a usage error
@@ -69,12 +70,7 @@ parse (const char *command, const char *summary, gboolean define, int *argc, cha
       "they are written in order", "NAME=VALUE" },
     { NULL }
   };
-  const GOptionEntry create_entries[] = {
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &r->no_wait,
-      "Print the job and return instead of waiting for it", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &r->json, "Print the job as JSON (see hostdevctl(1))", NULL },
-    { NULL }
-  };
+  const HdcJobOptionsSpec create = { .flags = HDC_JOB_OPTIONS_FOLLOW, .entries = common };
   const GOptionEntry define_entries[] = {
     { "auto", 0, 0, G_OPTION_ARG_NONE, &r->autostart,
       "Start the mdev at start-up and whenever its parent appears (\"start\": \"auto\")", NULL },
@@ -84,8 +80,13 @@ parse (const char *command, const char *summary, gboolean define, int *argc, cha
   g_autoptr(GOptionContext) context = hdc_options_context_new ("PARENT TYPE", summary);
   g_autoptr(GError) error = NULL;
 
-  g_option_context_add_main_entries (context, common, NULL);
-  g_option_context_add_main_entries (context, define ? define_entries : create_entries, NULL);
+  if (define)
+    {
+      g_option_context_add_main_entries (context, common, NULL);
+      g_option_context_add_main_entries (context, define_entries, NULL);
+    }
+  else
+    hdc_options_add_job (context, &create, &r->job_options);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       hdc_options_usage_error (command, "%s", error->message);
@@ -134,13 +135,13 @@ hdc_mdev_create (int argc, char **argv)
       request_clear (&r);
       return hdc_output_fail (error);
     }
-  if (!r.json)
+  if (!r.job_options.json)
     {
       g_autofree char *uuid = hdc_format_address_from_path (mdev);
       printf ("Creating mdev %s\n", uuid);
       fflush (stdout);
     }
-  status = hdc_job_follow (client, job, r.no_wait, r.json);
+  status = hdc_job_follow (client, job, r.job_options.no_wait, r.job_options.json);
   request_clear (&r);
   return status;
 }

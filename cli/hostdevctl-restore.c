@@ -11,14 +11,8 @@
 int
 hdc_cmd_restore (int argc, char **argv)
 {
-  gboolean no_wait = FALSE;
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
-      "Print the job and return instead of waiting for it", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the job as JSON (see hostdevctl(1))", NULL },
-    { NULL }
-  };
+  const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTIONS_FOLLOW };
+  g_auto(HdcJobOptions) job_options = { 0 };
   g_autoptr(GOptionContext) context =
     hdc_options_context_new ("ADDRESS", "Give the PCI device at ADDRESS back to the driver it had "
                              "before hostdevd bound it to vfio-pci (the kernel's choice when "
@@ -29,8 +23,9 @@ hdc_cmd_restore (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autofree char *job = NULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_options_parse (context, "restore", &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
+  hdc_options_add_job (context, &spec, &job_options);
+  if (!hdc_options_parse_job (context, "restore", &argc, &argv, 1,
+                              "Missing the ADDRESS of a PCI device", &job_options))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
@@ -44,5 +39,5 @@ hdc_cmd_restore (int argc, char **argv)
                                               &job, NULL, &error))
     return hdc_output_fail (error);
 
-  return hdc_job_follow (client, job, no_wait, json);
+  return hdc_job_follow (client, job, job_options.no_wait, job_options.json);
 }

@@ -29,11 +29,8 @@ check_job_spec (const char *command,
 int
 hdc_cmd_wait (int argc, char **argv)
 {
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the job as JSON (see hostdevctl(1))", NULL },
-    { NULL }
-  };
+  const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTION_JSON };
+  g_auto(HdcJobOptions) job_options = { 0 };
   g_autoptr(GOptionContext) context =
     hdc_options_context_new ("JOB", "Wait for JOB (a number or an object path) to finish, "
                              "showing its progress.  The exit status says how it ended: "
@@ -42,8 +39,8 @@ hdc_cmd_wait (int argc, char **argv)
   g_autoptr(HddDbusJob) job = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_options_parse (context, "wait", &argc, &argv, 1, MISSING_JOB) ||
+  hdc_options_add_job (context, &spec, &job_options);
+  if (!hdc_options_parse_job (context, "wait", &argc, &argv, 1, MISSING_JOB, &job_options) ||
       !check_job_spec ("wait", argv[1]))
     return HDC_EXIT_USAGE;
 
@@ -54,7 +51,7 @@ hdc_cmd_wait (int argc, char **argv)
   if (job == NULL)
     return hdc_output_fail (error);
 
-  return hdc_job_wait (job, json);
+  return hdc_job_wait (job, job_options.json);
 }
 
 int
