@@ -187,9 +187,11 @@ compare_jobs (gconstpointer a,
   return ia < ib ? -1 : ia > ib ? 1 : 0;
 }
 
+/* The objects that have @interface_name, sorted by @compare. */
 static GPtrArray *
-list_interfaces (HdcClient  *client,
-                 const char *interface_name)
+list_interfaces (HdcClient    *client,
+                 const char   *interface_name,
+                 GCompareFunc  compare)
 {
   GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
   GList *objects = g_dbus_object_manager_get_objects (client->object_manager);
@@ -202,25 +204,20 @@ list_interfaces (HdcClient  *client,
         g_ptr_array_add (found, iface);
     }
   g_list_free_full (objects, g_object_unref);
+  g_ptr_array_sort (found, compare);
   return found;
 }
 
 GPtrArray *
 hdc_client_list_devices (HdcClient *client)
 {
-  GPtrArray *devices = list_interfaces (client, HDD_IFACE_PCI_DEVICE);
-
-  g_ptr_array_sort (devices, compare_devices);
-  return devices;
+  return list_interfaces (client, HDD_IFACE_PCI_DEVICE, compare_devices);
 }
 
 GPtrArray *
 hdc_client_list_jobs (HdcClient *client)
 {
-  GPtrArray *jobs = list_interfaces (client, HDD_IFACE_JOB);
-
-  g_ptr_array_sort (jobs, compare_jobs);
-  return jobs;
+  return list_interfaces (client, HDD_IFACE_JOB, compare_jobs);
 }
 
 static int
@@ -248,19 +245,13 @@ compare_mdev_types (gconstpointer a,
 GPtrArray *
 hdc_client_list_mdevs (HdcClient *client)
 {
-  GPtrArray *mdevs = list_interfaces (client, HDD_IFACE_MDEV);
-
-  g_ptr_array_sort (mdevs, compare_mdevs);
-  return mdevs;
+  return list_interfaces (client, HDD_IFACE_MDEV, compare_mdevs);
 }
 
 GPtrArray *
 hdc_client_list_mdev_types (HdcClient *client)
 {
-  GPtrArray *types = list_interfaces (client, HDD_IFACE_MDEV_TYPE);
-
-  g_ptr_array_sort (types, compare_mdev_types);
-  return types;
+  return list_interfaces (client, HDD_IFACE_MDEV_TYPE, compare_mdev_types);
 }
 
 HddDbusMdev *
