@@ -1,49 +1,53 @@
 /* hostdevctl bind: move a device to vfio-pci (PciDevice.BindVfio). */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-job.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 int
 hdc_cmd_bind (int argc, char **argv)
 {
   gboolean group = FALSE;
   gboolean persist = FALSE;
-  gboolean no_wait = FALSE;
-  gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "group", 'g', 0, G_OPTION_ARG_NONE, &group,
       "Also move the other devices of the IOMMU group that a host driver holds", NULL },
     { "persist", 'p', 0, G_OPTION_ARG_NONE, &persist,
       "Remember the binding: apply it again at start-up and whenever the device appears", NULL },
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
-      "Print the job and return instead of waiting for it", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the job as JSON (see hostdevctl(1))", NULL },
     { NULL }
   };
+  const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTIONS_FOLLOW, .entries = entries };
+  g_auto(HdcJobOptions) job_options = { 0 };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("ADDRESS", "Bind the PCI device at ADDRESS to vfio-pci, so that "
-                            "a virtual machine can use it, and wait until it is done.");
+    hdc_options_context_new ("ADDRESS", "Bind the PCI device at ADDRESS to vfio-pci, so that "
+                             "a virtual machine can use it, and wait until it is done.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusPciDevice) device = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *job = NULL;
   GVariantDict options;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "bind", &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
+  hdc_options_add_job (context, &spec, &job_options);
+  if (!hdc_options_parse_job (context, "bind", &argc, &argv, 1, "Missing the ADDRESS of a PCI device",
+                              &job_options))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
   device = hdc_client_get_device (client, argv[1], &error);
   if (device == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
-  hdc_options_init (&options, device);
+  hdc_client_options_init (&options, device);
   g_variant_dict_insert (&options, "group", "b", group);
   g_variant_dict_insert (&options, "persist", "b", persist);
   if (!hdd_dbus_pci_device_call_bind_vfio_sync (device, g_variant_dict_end (&options),
                                                 &job, NULL, &error))
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
-  return hdc_follow_job (client, job, no_wait, json);
+  return hdc_job_follow (client, job, job_options.no_wait, job_options.json);
 }

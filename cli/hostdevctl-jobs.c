@@ -1,5 +1,15 @@
 /* hostdevctl jobs: the jobs hostdevd runs or finished a short while ago. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include <stdio.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
+#include "hostdevctl-table.h"
 
 static char *
 format_objects (const char * const *paths)
@@ -7,7 +17,7 @@ format_objects (const char * const *paths)
   g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
-    g_ptr_array_add (addresses, hdc_address_from_path (paths[i]));
+    g_ptr_array_add (addresses, hdc_format_address_from_path (paths[i]));
   g_ptr_array_add (addresses, NULL);
   return g_strjoinv (",", (char **) addresses->pdata);
 }
@@ -46,19 +56,19 @@ hdc_cmd_jobs (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new (NULL, "List the jobs hostdevd is running, and those that "
-                            "finished recently.");
+    hdc_options_context_new (NULL, "List the jobs hostdevd is running, and those that "
+                             "finished recently.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(GPtrArray) jobs = NULL;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "jobs", &argc, &argv, 0, NULL))
+  if (!hdc_options_parse (context, "jobs", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   jobs = hdc_client_list_jobs (client);
   if (json)

@@ -1,5 +1,15 @@
 /* hostdevctl list: every PCI device, one line each. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include <stdio.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
+#include "hostdevctl-table.h"
 
 /* Names from pci.ids run to 90 characters; beyond this they stop helping
  * anyone find a device in a list. */
@@ -20,7 +30,7 @@ device_name (HddDbusPciDevice *device)
     full = g_strdup (vendor);
   else
     return NULL;
-  return hdc_ellipsize (full, NAME_MAX_CHARS);
+  return hdc_format_ellipsize (full, NAME_MAX_CHARS);
 }
 
 static void
@@ -69,18 +79,18 @@ hdc_cmd_list (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new (NULL, "List the PCI devices of this machine, sorted by address.");
+    hdc_options_context_new (NULL, "List the PCI devices of this machine, sorted by address.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "list", &argc, &argv, 0, NULL))
+  if (!hdc_options_parse (context, "list", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   devices = hdc_client_list_devices (client);
   if (json)

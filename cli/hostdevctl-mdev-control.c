@@ -1,6 +1,14 @@
 /* hostdevctl mdev remove / stop / start / undefine: what is done to an
  * existing mdev, named by its UUID. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-mdev.h"
+
+#include <stdio.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-job.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 #define MISSING_UUID "Missing the UUID of an mdev (“hostdevctl mdev list” shows them)"
 
@@ -18,31 +26,25 @@ run_job (int         argc,
          const char *summary,
          JobCall     call)
 {
-  gboolean no_wait = FALSE;
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
-      "Print the job and return instead of waiting for it", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the job as JSON (see hostdevctl(1))", NULL },
-    { NULL }
-  };
-  g_autoptr(GOptionContext) context = hdc_option_context_new ("UUID", summary);
+  const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTIONS_FOLLOW };
+  g_auto(HdcJobOptions) job_options = { 0 };
+  g_autoptr(GOptionContext) context = hdc_options_context_new ("UUID", summary);
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusMdev) mdev = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *job = NULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, command, &argc, &argv, 1, MISSING_UUID))
+  hdc_options_add_job (context, &spec, &job_options);
+  if (!hdc_options_parse_job (context, command, &argc, &argv, 1, MISSING_UUID, &job_options))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
   mdev = hdc_client_get_mdev (client, argv[1], &error);
-  if (mdev == NULL || !call (mdev, hdc_options_new (mdev), &job, NULL, &error))
-    return hdc_fail (error);
-  return hdc_follow_job (client, job, no_wait, json);
+  if (mdev == NULL || !call (mdev, hdc_client_options_new (mdev), &job, NULL, &error))
+    return hdc_output_fail (error);
+  return hdc_job_follow (client, job, job_options.no_wait, job_options.json);
 }
 
 int
@@ -77,22 +79,22 @@ int
 hdc_mdev_undefine (int argc, char **argv)
 {
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("UUID", "Delete the definition of the mdev UUID.  A running mdev "
-                            "keeps running.");
+    hdc_options_context_new ("UUID", "Delete the definition of the mdev UUID.  A running mdev "
+                             "keeps running.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusMdev) mdev = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!hdc_parse_options (context, "mdev undefine", &argc, &argv, 1, MISSING_UUID))
+  if (!hdc_options_parse (context, "mdev undefine", &argc, &argv, 1, MISSING_UUID))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
   mdev = hdc_client_get_mdev (client, argv[1], &error);
   if (mdev == NULL ||
-      !hdd_dbus_mdev_call_undefine_sync (mdev, hdc_options_new (mdev), NULL, &error))
-    return hdc_fail (error);
+      !hdd_dbus_mdev_call_undefine_sync (mdev, hdc_client_options_new (mdev), NULL, &error))
+    return hdc_output_fail (error);
   printf ("mdev %s is no longer defined\n", hdd_dbus_mdev_get_uuid (mdev));
   return HDC_EXIT_OK;
 }

@@ -1,18 +1,26 @@
 /* hostdevctl mdev create / define: a new mdev, now (Manager.CreateMdev) or
  * persistently (Manager.DefineMdev).  Both take the parent, the type, an
  * optional UUID and attributes in order. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-mdev.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "hdd-names.h"
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-job.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 typedef struct {
-  char   *uuid;
-  char  **attrs;     /* NAME=VALUE, in order */
-  gboolean autostart;
-  gboolean no_wait;
-  gboolean json;
+  char          *uuid;
+  char         **attrs;        /* NAME=VALUE, in order */
+  gboolean       autostart;    /* define */
+  gboolean       json;         /* define: the mdev as JSON */
+  HdcJobOptions  job_options;  /* create: --no-wait, --json */
 } Request;
 
 static void
@@ -20,6 +28,7 @@ request_clear (Request *r)
 {
   g_free (r->uuid);
   g_strfreev (r->attrs);
+  hdc_options_clear_job (&r->job_options);
 }
 
 /* a(ss) from the --attr options (floating), or NULL after a usage error
@@ -37,7 +46,7 @@ attributes_of (const char *command, char **attrs)
 
       if (eq == NULL || eq == attrs[i])
         {
-          hdc_usage_error (command, "“%s” is not an attribute: give NAME=VALUE", attrs[i]);
+          hdc_options_usage_error (command, "“%s” is not an attribute: give NAME=VALUE", attrs[i]);
           g_variant_builder_clear (&b);
           return NULL;
         }
@@ -61,35 +70,35 @@ parse (const char *command, const char *summary, gboolean define, int *argc, cha
       "they are written in order", "NAME=VALUE" },
     { NULL }
   };
-  const GOptionEntry create_entries[] = {
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &r->no_wait,
-      "Print the job and return instead of waiting for it", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &r->json, "Print the job as JSON (see hostdevctl(1))", NULL },
-    { NULL }
-  };
+  const HdcJobOptionsSpec create = { .flags = HDC_JOB_OPTIONS_FOLLOW, .entries = common };
   const GOptionEntry define_entries[] = {
     { "auto", 0, 0, G_OPTION_ARG_NONE, &r->autostart,
       "Start the mdev at start-up and whenever its parent appears (\"start\": \"auto\")", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &r->json, "Print the mdev as JSON (see hostdevctl(1))", NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = hdc_option_context_new ("PARENT TYPE", summary);
+  g_autoptr(GOptionContext) context = hdc_options_context_new ("PARENT TYPE", summary);
   g_autoptr(GError) error = NULL;
 
-  g_option_context_add_main_entries (context, common, NULL);
-  g_option_context_add_main_entries (context, define ? define_entries : create_entries, NULL);
+  if (define)
+    {
+      g_option_context_add_main_entries (context, common, NULL);
+      g_option_context_add_main_entries (context, define_entries, NULL);
+    }
+  else
+    hdc_options_add_job (context, &create, &r->job_options);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      hdc_usage_error (command, "%s", error->message);
+      hdc_options_usage_error (command, "%s", error->message);
       return FALSE;
     }
   if (*argc == 3 || (define && *argc == 1 && r->uuid))
     return TRUE;
   if (*argc > 3)
-    hdc_usage_error (command, "Unexpected argument “%s”", (*argv)[3]);
+    hdc_options_usage_error (command, "Unexpected argument “%s”", (*argv)[3]);
   else
-    hdc_usage_error (command, "Missing the PARENT and the TYPE of the mdev "
-                     "(“hostdevctl types” lists them)");
+    hdc_options_usage_error (command, "Missing the PARENT and the TYPE of the mdev "
+                             "(“hostdevctl types” lists them)");
   return FALSE;
 }
 
@@ -120,19 +129,19 @@ hdc_mdev_create (int argc, char **argv)
   if (client == NULL ||
       !hdd_dbus_manager_call_create_mdev_sync (client->manager, argv[1], argv[2],
                                                r.uuid ? r.uuid : "", attributes,
-                                               hdc_options_new (client->manager),
+                                               hdc_client_options_new (client->manager),
                                                &mdev, &job, NULL, &error))
     {
       request_clear (&r);
-      return hdc_fail (error);
+      return hdc_output_fail (error);
     }
-  if (!r.json)
+  if (!r.job_options.json)
     {
-      g_autofree char *uuid = hdc_address_from_path (mdev);
+      g_autofree char *uuid = hdc_format_address_from_path (mdev);
       printf ("Creating mdev %s\n", uuid);
       fflush (stdout);
     }
-  status = hdc_follow_job (client, job, r.no_wait, r.json);
+  status = hdc_job_follow (client, job, r.job_options.no_wait, r.job_options.json);
   request_clear (&r);
   return status;
 }
@@ -160,7 +169,7 @@ hdc_mdev_define (int argc, char **argv)
   client = hdc_client_new (&error);
   if (client != NULL)
     {
-      hdc_options_init (&options, client->manager);
+      hdc_client_options_init (&options, client->manager);
       g_variant_dict_insert (&options, "autostart", "b", r.autostart);
       if (hdd_dbus_manager_call_define_mdev_sync (client->manager,
                                                   argc == 3 ? argv[1] : "",
@@ -176,7 +185,7 @@ hdc_mdev_define (int argc, char **argv)
     g_variant_unref (g_variant_ref_sink (attributes));
   request_clear (&r);
   if (mdev == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   if (r.json)
     {

@@ -1,7 +1,18 @@
 /* hostdevctl mdev: mediated devices.  "mdev VERB ..." dispatches to the
  * verbs (hostdevctl-mdev-create.c, hostdevctl-mdev-control.c); "mdev list"
  * is here. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include <stdio.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-mdev.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
+#include "hostdevctl-table.h"
 
 static const HdcCommand verbs[] = {
   { "list",     hdc_mdev_list,     "List the mdevs, running and defined" },
@@ -21,7 +32,7 @@ usage (const char *message)
   g_string_append_printf (text, "%s; the verbs are:", message);
   for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
     g_string_append_printf (text, "%s %s", i ? "," : "", verbs[i].name);
-  hdc_usage_error ("mdev", "%s", text->str);
+  hdc_options_usage_error ("mdev", "%s", text->str);
   g_string_free (text, TRUE);
   return HDC_EXIT_USAGE;
 }
@@ -74,7 +85,7 @@ print_table (GPtrArray *mdevs)
       HddDbusMdev *m = g_ptr_array_index (mdevs, i);
       g_autofree char *group = NULL;
       g_autofree char *holders = hdc_format_holders (hdd_dbus_mdev_get_holders (m), FALSE);
-      guint job = hdc_job_id_from_path (hdd_dbus_mdev_get_active_job (m));
+      guint job = hdc_format_job_id_from_path (hdd_dbus_mdev_get_active_job (m));
       g_autofree char *job_text = job ? g_strdup_printf ("%u", job) : NULL;
       const char *start = NULL;
 
@@ -98,19 +109,19 @@ hdc_mdev_list (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new (NULL, "List the mediated devices: those that run and those that "
-                            "are defined, sorted by parent and UUID.");
+    hdc_options_context_new (NULL, "List the mediated devices: those that run and those that "
+                             "are defined, sorted by parent and UUID.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(GPtrArray) mdevs = NULL;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "mdev list", &argc, &argv, 0, NULL))
+  if (!hdc_options_parse (context, "mdev list", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   mdevs = hdc_client_list_mdevs (client);
   if (json)

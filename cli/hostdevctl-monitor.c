@@ -2,13 +2,19 @@
  *
  * Every line starts with the local time and the object path, so that the
  * output of a long session can be grepped for one device or one job. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
 
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "hdd-names.h"
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 static void G_GNUC_PRINTF (2, 3)
 say (const char *path,
@@ -174,21 +180,21 @@ int
 hdc_cmd_monitor (int argc, char **argv)
 {
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new (NULL, "Print, as they happen, the devices and jobs that appear "
-                            "and go, every change of their properties, and the end of "
-                            "every job, until interrupted (Ctrl+C).");
+    hdc_options_context_new (NULL, "Print, as they happen, the devices and jobs that appear "
+                             "and go, every change of their properties, and the end of "
+                             "every job, until interrupted (Ctrl+C).");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *owner = NULL;
   guint sigint, sigterm;
 
-  if (!hdc_parse_options (context, "monitor", &argc, &argv, 0, NULL))
+  if (!hdc_options_parse (context, "monitor", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   loop = g_main_loop_new (NULL, FALSE);
   g_signal_connect (client->object_manager, "object-added", G_CALLBACK (on_object_added), NULL);

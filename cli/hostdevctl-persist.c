@@ -1,6 +1,13 @@
 /* hostdevctl persist / forget: record or drop the persistent vfio-pci
  * binding of a device, without touching its current driver. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include <stdio.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 typedef gboolean (*CallFunc) (HddDbusPciDevice *proxy,
                               GVariant         *options,
@@ -15,23 +22,23 @@ run (int         argc,
      CallFunc    call,
      const char *done)
 {
-  g_autoptr(GOptionContext) context = hdc_option_context_new ("ADDRESS", summary);
+  g_autoptr(GOptionContext) context = hdc_options_context_new ("ADDRESS", summary);
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusPciDevice) device = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!hdc_parse_options (context, command, &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
+  if (!hdc_options_parse (context, command, &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
   device = hdc_client_get_device (client, argv[1], &error);
   if (device == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
-  if (!call (device, hdc_options_new (device), NULL, &error))
-    return hdc_fail (error);
+  if (!call (device, hdc_client_options_new (device), NULL, &error))
+    return hdc_output_fail (error);
 
   printf ("%s %s\n", hdd_dbus_pci_device_get_address (device), done);
   return HDC_EXIT_OK;

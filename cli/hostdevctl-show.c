@@ -1,7 +1,15 @@
 /* hostdevctl show: every property of one device. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
 
 typedef struct {
   const char *label;
@@ -47,7 +55,7 @@ format_members (const char * const *paths)
   g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
-    g_ptr_array_add (addresses, hdc_address_from_path (paths[i]));
+    g_ptr_array_add (addresses, hdc_format_address_from_path (paths[i]));
   g_ptr_array_add (addresses, NULL);
   return g_strjoinv (", ", (char **) addresses->pdata);
 }
@@ -58,7 +66,7 @@ print_text (HddDbusPciDevice *d,
 {
   g_autoptr(GArray) fields = g_array_new (FALSE, TRUE, sizeof (Field));
   const char *active_job = hdd_dbus_pci_device_get_active_job (d);
-  guint job_id = hdc_job_id_from_path (active_job);
+  guint job_id = hdc_format_job_id_from_path (active_job);
   int group = hdd_dbus_pci_device_get_iommu_group (d);
   guint32 klass = hdd_dbus_pci_device_get_class (d);
   gsize width = 0;
@@ -74,7 +82,7 @@ print_text (HddDbusPciDevice *d,
   add (fields, "Subsystem", g_strdup_printf ("0x%04x:0x%04x",
                                              hdd_dbus_pci_device_get_subsystem_vendor_id (d),
                                              hdd_dbus_pci_device_get_subsystem_device_id (d)));
-  add (fields, "Class", g_strdup_printf ("0x%06x %s", klass, hdc_class_name (klass)));
+  add (fields, "Class", g_strdup_printf ("0x%06x %s", klass, hdc_format_class_name (klass)));
   add (fields, "Driver", g_strdup (hdd_dbus_pci_device_get_driver (d)));
   add (fields, "Original driver", g_strdup (hdd_dbus_pci_device_get_original_driver (d)));
   add (fields, "Driver override", g_strdup (hdd_dbus_pci_device_get_driver_override (d)));
@@ -107,22 +115,22 @@ hdc_cmd_show (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new ("ADDRESS", "Show every property of the PCI device at ADDRESS "
-                            "(DDDD:BB:DD.F or BB:DD.F).");
+    hdc_options_context_new ("ADDRESS", "Show every property of the PCI device at ADDRESS "
+                             "(DDDD:BB:DD.F or BB:DD.F).");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusPciDevice) device = NULL;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "show", &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
+  if (!hdc_options_parse (context, "show", &argc, &argv, 1, "Missing the ADDRESS of a PCI device"))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
   device = hdc_client_get_device (client, argv[1], &error);
   if (device == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   if (json)
     {

@@ -1,5 +1,14 @@
 /* hostdevctl types: the mdev types the parent devices offer. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-commands.h"
+
+#include <stdio.h>
+
+#include "hostdevctl-client.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-options.h"
+#include "hostdevctl-output.h"
+#include "hostdevctl-table.h"
 
 static void
 print_table (GPtrArray *types)
@@ -31,19 +40,19 @@ hdc_cmd_types (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    hdc_option_context_new (NULL, "List the mdev types the parent devices of this machine "
-                            "offer, and how many more of each they can create.");
+    hdc_options_context_new (NULL, "List the mdev types the parent devices of this machine "
+                             "offer, and how many more of each they can create.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(GPtrArray) types = NULL;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!hdc_parse_options (context, "types", &argc, &argv, 0, NULL))
+  if (!hdc_options_parse (context, "types", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
   if (client == NULL)
-    return hdc_fail (error);
+    return hdc_output_fail (error);
 
   types = hdc_client_list_mdev_types (client);
   if (json)

@@ -1,14 +1,17 @@
 /* hostdevctl: the command line client of hostdevd.
  *
  * Global options come before the subcommand; everything after it belongs to
- * the subcommand, which parses it itself (see hostdevctl-common.h). */
+ * the subcommand, which parses it itself (see hostdevctl-commands.h). */
 #include "config.h"
 
 #include <locale.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "hostdevctl-common.h"
 #include "hdd-error.h"
+#include "hostdevctl-commands.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-options.h"
 
 static const HdcCommand commands[] = {
   { "list",    hdc_cmd_list,    "List the PCI devices" },
@@ -74,7 +77,7 @@ run_help (GOptionContext *context,
 
   command = argc < 2 ? NULL : find_command (argv[1]);
   if (argc >= 2 && command == NULL)
-    return hdc_usage_error (NULL, "Unknown command “%s”", argv[1]);
+    return hdc_options_usage_error (NULL, "Unknown command “%s”", argv[1]);
   if (command == NULL || command->run == NULL)
     {
       help = g_option_context_get_help (context, TRUE, NULL);
@@ -110,7 +113,7 @@ main (int argc, char **argv)
   g_option_context_set_strict_posix (context, TRUE);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return hdc_usage_error (NULL, "%s", error->message);
+    return hdc_options_usage_error (NULL, "%s", error->message);
 
   if (version)
     {
@@ -119,11 +122,11 @@ main (int argc, char **argv)
     }
 
   if (argc < 2)
-    return hdc_usage_error (NULL, "Missing a COMMAND");
+    return hdc_options_usage_error (NULL, "Missing a COMMAND");
 
   command = find_command (argv[1]);
   if (command == NULL)
-    return hdc_usage_error (NULL, "Unknown command “%s”", argv[1]);
+    return hdc_options_usage_error (NULL, "Unknown command “%s”", argv[1]);
   if (command->run == NULL)
     return run_help (context, argc - 1, argv + 1);
 

@@ -1,4 +1,5 @@
-/* Waiting for a job: live progress, the outcome, the exit status.
+/* Following a job: waiting for it with live progress, the outcome, the
+ * exit status.
  *
  * The end of a job is seen in two ways, because either may come first: the
  * State property that the proxy read when it was made (a job that finished
@@ -6,10 +7,54 @@
  * wait).  The proxy subscribed to the signal before it read the properties,
  * and the handler is connected before the main loop runs, so no end falls
  * between the two. */
-#include "hostdevctl-common.h"
+#include "hostdevctl-job.h"
 
 #include <glib-unix.h>
 #include <signal.h>
+#include <stdio.h>
+
+#include "hdd-names.h"
+#include "hostdevctl-exit.h"
+#include "hostdevctl-format.h"
+#include "hostdevctl-json.h"
+#include "hostdevctl-output.h"
+
+gboolean
+hdc_job_state_is_final (const char *state)
+{
+  return g_strcmp0 (state, "completed") == 0 ||
+         g_strcmp0 (state, "failed") == 0 ||
+         g_strcmp0 (state, "cancelled") == 0;
+}
+
+gboolean
+hdc_job_refresh (HddDbusJob *job,
+                 GError    **error)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (job);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) properties = NULL;
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+
+  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
+                                       g_dbus_proxy_get_name (proxy),
+                                       g_dbus_proxy_get_object_path (proxy),
+                                       "org.freedesktop.DBus.Properties", "GetAll",
+                                       g_variant_new ("(s)", HDD_IFACE_JOB),
+                                       G_VARIANT_TYPE ("(a{sv})"),
+                                       G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                       -1, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+
+  properties = g_variant_get_child_value (reply, 0);
+  g_variant_iter_init (&iter, properties);
+  while (g_variant_iter_loop (&iter, "{&sv}", &name, &value))
+    g_dbus_proxy_set_cached_property (proxy, name, value);
+  return TRUE;
+}
 
 typedef struct {
   HddDbusJob *job;
@@ -44,7 +89,7 @@ show_live_line (Waiter *w)
   g_autofree char *holders = NULL;
   g_autofree char *cut = NULL;
   g_autoptr(GString) line = g_string_new (NULL);
-  guint width = hdc_terminal_width ();
+  guint width = hdc_output_terminal_width ();
 
   g_string_append_printf (line, "[%3.0f%%] %s",
                           hdd_dbus_job_get_progress (w->job) * 100.0, state ? state : "?");
@@ -67,7 +112,7 @@ show_live_line (Waiter *w)
   g_string_append_printf (line, ": %s", status ? status : "");
 
   /* A line that wraps cannot be redrawn with a carriage return. */
-  cut = hdc_ellipsize (line->str, width > 1 ? width - 1 : 79);
+  cut = hdc_format_ellipsize (line->str, width > 1 ? width - 1 : 79);
   fputs ("\r\033[K", stdout);
   fputs (cut, stdout);
   fflush (stdout);
@@ -211,7 +256,7 @@ report_outcome (Waiter *w)
 }
 
 int
-hdc_wait_job (HddDbusJob *job,
+hdc_job_wait (HddDbusJob *job,
               gboolean    json)
 {
   Waiter w = { 0, };
@@ -224,10 +269,10 @@ hdc_wait_job (HddDbusJob *job,
   w.job = job;
   w.id = hdd_dbus_job_get_id (job);
   if (w.id == 0)
-    w.id = hdc_job_id_from_path (g_dbus_proxy_get_object_path (G_DBUS_PROXY (job)));
+    w.id = hdc_format_job_id_from_path (g_dbus_proxy_get_object_path (G_DBUS_PROXY (job)));
   w.loop = loop;
   w.quiet = json;
-  w.live = !json && hdc_is_terminal (stdout);
+  w.live = !json && hdc_output_is_terminal (stdout);
 
   props_id = g_signal_connect (job, "g-properties-changed", G_CALLBACK (on_properties_changed), &w);
   completed_id = g_signal_connect (job, "completed", G_CALLBACK (on_completed), &w);
@@ -280,4 +325,32 @@ hdc_wait_job (HddDbusJob *job,
   status = report_outcome (&w);
   g_free (w.message);
   return status;
+}
+
+int
+hdc_job_follow (HdcClient  *client,
+                const char *path,
+                gboolean    no_wait,
+                gboolean    json)
+{
+  g_autoptr(HddDbusJob) job = NULL;
+  g_autoptr(GError) error = NULL;
+
+  job = hdc_client_open_job (client, path, &error);
+  if (job == NULL)
+    return hdc_output_fail (error);
+
+  if (!no_wait)
+    return hdc_job_wait (job, json);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      hdc_json_add_job (builder, job);
+      hdc_json_print (builder);
+    }
+  else
+    printf ("Started job %u (%s)\n", hdd_dbus_job_get_id (job), path);
+  return HDC_EXIT_OK;
 }

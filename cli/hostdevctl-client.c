@@ -1,102 +1,12 @@
-/* The command line, errors, and the connection to hostdevd. */
-#include "hostdevctl-common.h"
+/* The connection to hostdevd, looking up its devices, mdevs and jobs, and
+ * the options every method call carries. */
+#include "hostdevctl-client.h"
 
-#include <stdarg.h>
 #include <unistd.h>
 
 #include "hdd-mdev-names.h"
 #include "hdd-names.h"
 #include "hdd-pci-address.h"
-
-/* ---- Command line ---- */
-
-GOptionContext *
-hdc_option_context_new (const char *parameters,
-                        const char *summary)
-{
-  GOptionContext *context = g_option_context_new (parameters);
-
-  g_option_context_set_summary (context, summary);
-  return context;
-}
-
-int
-hdc_usage_error (const char *command,
-                 const char *format,
-                 ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  fprintf (stderr, "hostdevctl: %s\n", message);
-  fprintf (stderr, "Try “hostdevctl%s%s --help” for more information.\n",
-           command ? " " : "", command ? command : "");
-  return HDC_EXIT_USAGE;
-}
-
-gboolean
-hdc_parse_options (GOptionContext *context,
-                   const char     *command,
-                   int            *argc,
-                   char         ***argv,
-                   int             n_args,
-                   const char     *missing)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      hdc_usage_error (command, "%s", error->message);
-      return FALSE;
-    }
-  /* (*argv)[0] is the name of the subcommand. */
-  if (*argc - 1 < n_args)
-    {
-      hdc_usage_error (command, "%s", missing);
-      return FALSE;
-    }
-  if (*argc - 1 > n_args)
-    {
-      hdc_usage_error (command, "Unexpected argument “%s”", (*argv)[n_args + 1]);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* ---- Errors ---- */
-
-int
-hdc_fail (GError *error)
-{
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-    {
-      /* It was there when we connected: it stopped or crashed since. */
-      fprintf (stderr, "hostdevctl: hostdevd is not running (nothing owns %s on the system bus)\n",
-               HDD_DBUS_NAME);
-      return HDC_EXIT_FAILURE;
-    }
-
-  if (g_dbus_error_is_remote_error (error))
-    g_dbus_error_strip_remote_error (error);
-
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    fprintf (stderr, "hostdevctl: hostdevd did not answer: %s\n", error->message);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    fprintf (stderr, "hostdevctl: The connection to the system bus was closed\n");
-  else
-    fprintf (stderr, "hostdevctl: %s\n", error->message);
-  return HDC_EXIT_FAILURE;
-}
-
-/* ---- The connection ---- */
 
 static void
 explain_connect_error (GError  *cause,
@@ -184,16 +94,16 @@ hdc_client_get_connection (HdcClient *client)
 }
 
 void
-hdc_options_init (GVariantDict *options,
-                  gpointer      proxy)
+hdc_client_options_init (GVariantDict *options,
+                         gpointer      proxy)
 {
   g_variant_dict_init (options, NULL);
-  hdc_options_apply (options, proxy);
+  hdc_client_options_apply (options, proxy);
 }
 
 void
-hdc_options_apply (GVariantDict *options,
-                   gpointer      proxy)
+hdc_client_options_apply (GVariantDict *options,
+                          gpointer      proxy)
 {
   /* Only a person at a terminal can answer a polkit agent; a script would
    * only hang waiting for one. */
@@ -206,11 +116,11 @@ hdc_options_apply (GVariantDict *options,
 }
 
 GVariant *
-hdc_options_new (gpointer proxy)
+hdc_client_options_new (gpointer proxy)
 {
   GVariantDict options;
 
-  hdc_options_init (&options, proxy);
+  hdc_client_options_init (&options, proxy);
   return g_variant_dict_end (&options);
 }
 
@@ -225,7 +135,7 @@ hdc_client_get_device (HdcClient  *client,
   /* The address goes to the daemon as typed: it is the one that knows
    * which forms it accepts, and it says what is wrong with the others. */
   if (!hdd_dbus_manager_call_get_device_sync (client->manager, address,
-                                              hdc_options_new (client->manager),
+                                              hdc_client_options_new (client->manager),
                                               &path, NULL, error))
     return NULL;
 
@@ -277,9 +187,11 @@ compare_jobs (gconstpointer a,
   return ia < ib ? -1 : ia > ib ? 1 : 0;
 }
 
+/* The objects that have @interface_name, sorted by @compare. */
 static GPtrArray *
-list_interfaces (HdcClient  *client,
-                 const char *interface_name)
+list_interfaces (HdcClient    *client,
+                 const char   *interface_name,
+                 GCompareFunc  compare)
 {
   GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
   GList *objects = g_dbus_object_manager_get_objects (client->object_manager);
@@ -292,25 +204,20 @@ list_interfaces (HdcClient  *client,
         g_ptr_array_add (found, iface);
     }
   g_list_free_full (objects, g_object_unref);
+  g_ptr_array_sort (found, compare);
   return found;
 }
 
 GPtrArray *
 hdc_client_list_devices (HdcClient *client)
 {
-  GPtrArray *devices = list_interfaces (client, HDD_IFACE_PCI_DEVICE);
-
-  g_ptr_array_sort (devices, compare_devices);
-  return devices;
+  return list_interfaces (client, HDD_IFACE_PCI_DEVICE, compare_devices);
 }
 
 GPtrArray *
 hdc_client_list_jobs (HdcClient *client)
 {
-  GPtrArray *jobs = list_interfaces (client, HDD_IFACE_JOB);
-
-  g_ptr_array_sort (jobs, compare_jobs);
-  return jobs;
+  return list_interfaces (client, HDD_IFACE_JOB, compare_jobs);
 }
 
 static int
@@ -338,19 +245,13 @@ compare_mdev_types (gconstpointer a,
 GPtrArray *
 hdc_client_list_mdevs (HdcClient *client)
 {
-  GPtrArray *mdevs = list_interfaces (client, HDD_IFACE_MDEV);
-
-  g_ptr_array_sort (mdevs, compare_mdevs);
-  return mdevs;
+  return list_interfaces (client, HDD_IFACE_MDEV, compare_mdevs);
 }
 
 GPtrArray *
 hdc_client_list_mdev_types (HdcClient *client)
 {
-  GPtrArray *types = list_interfaces (client, HDD_IFACE_MDEV_TYPE);
-
-  g_ptr_array_sort (types, compare_mdev_types);
-  return types;
+  return list_interfaces (client, HDD_IFACE_MDEV_TYPE, compare_mdev_types);
 }
 
 HddDbusMdev *
@@ -362,7 +263,7 @@ hdc_client_get_mdev (HdcClient  *client,
   GDBusInterface *iface;
 
   if (!hdd_dbus_manager_call_get_mdev_sync (client->manager, uuid,
-                                            hdc_options_new (client->manager),
+                                            hdc_client_options_new (client->manager),
                                             &path, NULL, error))
     return NULL;
   iface = g_dbus_object_manager_get_interface (client->object_manager, path, HDD_IFACE_MDEV);
@@ -443,75 +344,8 @@ hdc_client_get_job (HdcClient  *client,
       return NULL;
     }
   if (!hdd_dbus_manager_call_get_job_sync (client->manager, (guint) id,
-                                           hdc_options_new (client->manager),
+                                           hdc_client_options_new (client->manager),
                                            &path, NULL, error))
     return NULL;
   return hdc_client_open_job (client, path, error);
-}
-
-/* ---- Jobs ---- */
-
-gboolean
-hdc_job_state_is_final (const char *state)
-{
-  return g_strcmp0 (state, "completed") == 0 ||
-         g_strcmp0 (state, "failed") == 0 ||
-         g_strcmp0 (state, "cancelled") == 0;
-}
-
-gboolean
-hdc_job_refresh (HddDbusJob *job,
-                 GError    **error)
-{
-  GDBusProxy *proxy = G_DBUS_PROXY (job);
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) properties = NULL;
-  GVariantIter iter;
-  const char *name;
-  GVariant *value;
-
-  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
-                                       g_dbus_proxy_get_name (proxy),
-                                       g_dbus_proxy_get_object_path (proxy),
-                                       "org.freedesktop.DBus.Properties", "GetAll",
-                                       g_variant_new ("(s)", HDD_IFACE_JOB),
-                                       G_VARIANT_TYPE ("(a{sv})"),
-                                       G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                                       -1, NULL, error);
-  if (reply == NULL)
-    return FALSE;
-
-  properties = g_variant_get_child_value (reply, 0);
-  g_variant_iter_init (&iter, properties);
-  while (g_variant_iter_loop (&iter, "{&sv}", &name, &value))
-    g_dbus_proxy_set_cached_property (proxy, name, value);
-  return TRUE;
-}
-
-int
-hdc_follow_job (HdcClient  *client,
-                const char *path,
-                gboolean    no_wait,
-                gboolean    json)
-{
-  g_autoptr(HddDbusJob) job = NULL;
-  g_autoptr(GError) error = NULL;
-
-  job = hdc_client_open_job (client, path, &error);
-  if (job == NULL)
-    return hdc_fail (error);
-
-  if (!no_wait)
-    return hdc_wait_job (job, json);
-
-  if (json)
-    {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-      hdc_json_add_job (builder, job);
-      hdc_json_print (builder);
-    }
-  else
-    printf ("Started job %u (%s)\n", hdd_dbus_job_get_id (job), path);
-  return HDC_EXIT_OK;
 }

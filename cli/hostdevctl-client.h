@@ -1,0 +1,73 @@
+/* The connection to hostdevd, looking up its devices, mdevs and jobs, and
+ * the options every method call carries. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "hdd-dbus-generated.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  GDBusObjectManager *object_manager;  /* every device and job */
+  HddDbusManager     *manager;         /* /org/hostdevd1, not a managed object */
+} HdcClient;
+
+/* Connects to hostdevd on the system bus, starting it through D-Bus
+ * activation if needed.  Fails with a sentence that says so plainly when the
+ * bus or the daemon is not there. */
+HdcClient *hdc_client_new (GError **error);
+void hdc_client_free (HdcClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdcClient, hdc_client_free)
+
+GDBusConnection *hdc_client_get_connection (HdcClient *client);
+
+/* The device at @address, as the daemon resolves it (Manager.GetDevice):
+ * the daemon validates the address and says what is wrong with it. */
+HddDbusPciDevice *hdc_client_get_device (HdcClient  *client,
+                                         const char *address,
+                                         GError    **error);
+
+/* Every device, sorted by address / every job, sorted by id / every mdev
+ * and mdev type, sorted by parent, then UUID or type (new references). */
+GPtrArray *hdc_client_list_devices (HdcClient *client);
+GPtrArray *hdc_client_list_jobs (HdcClient *client);
+GPtrArray *hdc_client_list_mdevs (HdcClient *client);
+GPtrArray *hdc_client_list_mdev_types (HdcClient *client);
+
+/* The mdev @uuid, as the daemon resolves it (Manager.GetMdev). */
+HddDbusMdev *hdc_client_get_mdev (HdcClient  *client,
+                                  const char *uuid,
+                                  GError    **error);
+
+/* The device named by @spec, PCI device or mdev: an mdev UUID (any case),
+ * else a PCI address as hdc_client_get_device() takes it.  Returns an
+ * HddDbusPciDevice or an HddDbusMdev. */
+GDBusProxy *hdc_client_get_target (HdcClient  *client,
+                                   const char *spec,
+                                   GError    **error);
+
+/* The job named by @spec: a job number (Manager.GetJob) or an object path.
+ * The proxy is a fresh one, subscribed to the job's signals before it read
+ * the properties, so that waiting on it cannot miss the end. */
+HddDbusJob *hdc_client_get_job (HdcClient  *client,
+                                const char *spec,
+                                GError    **error);
+HddDbusJob *hdc_client_open_job (HdcClient  *client,
+                                 const char *path,
+                                 GError    **error);
+
+/* Starts the options (a{sv}) of a method call through @proxy: every call
+ * carries "allow-interaction" when a person sits at the terminal, and then
+ * the call waits as long as that person takes to answer polkit. */
+void hdc_client_options_init (GVariantDict *options,
+                              gpointer      proxy);
+
+/* Adds the options every call carries to @options, which has others. */
+void hdc_client_options_apply (GVariantDict *options,
+                               gpointer      proxy);
+
+/* Floating a{sv} with only the options every call carries. */
+GVariant *hdc_client_options_new (gpointer proxy);
+
+G_END_DECLS
