@@ -5,6 +5,7 @@
 #include "hdd-log.h"
 #include "hdd-manager.h"
 #include "hdd-names.h"
+#include "hdd-store.h"
 
 #include <gio/gio.h>
 #include <glib-unix.h>

@@ -1,16 +1,14 @@
 #include "hdd-domain-methods.h"
 
 #include "hdd-attach.h"
+#include "hdd-authority.h"
 #include "hdd-context.h"
+#include "hdd-device.h"
 #include "hdd-error.h"
-#include "hdd-group.h"
+#include "hdd-job-table.h"
 #include "hdd-libvirt.h"
-#include "hdd-manager.h"
-#include "hdd-mdev-manager.h"
-#include "hdd-mdev-sysfs.h"
 #include "hdd-names.h"
 #include "hdd-options.h"
-#include "hdd-pci-sysfs.h"
 #include "hdd-unplug.h"
 
 #include <string.h>
@@ -36,33 +34,21 @@ static const HddOptionSpec detach_options[] = {
 
 /* The device behind @object, PCI device or mdev alike. */
 typedef struct {
-  HddManager *manager;
-  const char *key;         /* address or UUID */
-  const char *domain;      /* its Domain property */
-  char       *name;        /* "0000:01:00.0", "mdev UUID" */
+  HddDevice               *device;
+  const HddDeviceServices *services;
+  const char              *key;      /* address or UUID */
+  const char              *domain;   /* its Domain property */
+  char                    *name;     /* "0000:01:00.0", "mdev UUID" */
 } Target;
 
 static void
 target_init (Target *t, GObject *object)
 {
-  if (HDD_IS_PCI_DEVICE (object))
-    {
-      HddPciDevice *d = HDD_PCI_DEVICE (object);
-
-      t->manager = hdd_pci_device_get_manager (d);
-      t->key = hdd_pci_device_get_address (d);
-      t->domain = hdd_dbus_pci_device_get_domain (HDD_DBUS_PCI_DEVICE (d));
-      t->name = g_strdup (t->key);
-    }
-  else
-    {
-      HddMdev *m = HDD_MDEV (object);
-
-      t->manager = hdd_mdev_manager_get_manager (hdd_mdev_get_manager (m));
-      t->key = hdd_mdev_get_uuid (m);
-      t->domain = hdd_dbus_mdev_get_domain (HDD_DBUS_MDEV (m));
-      t->name = g_strdup_printf ("mdev %s", t->key);
-    }
+  t->device = HDD_DEVICE (object);
+  t->services = hdd_device_get_services (t->device);
+  t->key = hdd_device_get_key (t->device);
+  t->domain = hdd_device_get_domain (t->device);
+  t->name = hdd_device_describe (t->device);
 }
 
 static void
@@ -74,16 +60,10 @@ target_clear (Target *t)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Target, target_clear)
 
 static void
-start_job (GObject *object, GDBusMethodInvocation *invocation, HddJobWork work)
+start_job (Target *t, GDBusMethodInvocation *invocation, HddJobWork work)
 {
-  HddJob *job;
+  HddJob *job = hdd_job_table_start (t->services->jobs, t->device, invocation, work);
 
-  if (HDD_IS_PCI_DEVICE (object))
-    job = hdd_manager_start_job (hdd_pci_device_get_manager (HDD_PCI_DEVICE (object)),
-                                 HDD_PCI_DEVICE (object), invocation, work);
-  else
-    job = hdd_mdev_manager_start_job (hdd_mdev_get_manager (HDD_MDEV (object)), HDD_MDEV (object),
-                                      invocation, work);
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(o)", hdd_job_get_object_path (job)));
 }
@@ -92,8 +72,13 @@ static void
 authorize (Target *t, GObject *object, GDBusMethodInvocation *invocation, GVariant *options,
            const char *action, HddAuthorizedFunc func)
 {
-  hdd_authority_dispatch (hdd_manager_get_authority (t->manager), object, invocation, options,
-                          action, func);
+  hdd_authority_dispatch (t->services->authority, object, invocation, options, action, func);
+}
+
+static HddLibvirt *
+libvirt_of (Target *t)
+{
+  return hdd_context_get_libvirt (t->services->context);
 }
 
 static gboolean
@@ -104,9 +89,9 @@ fail (GDBusMethodInvocation *invocation, GError *error)
 }
 
 static gboolean
-supports_revoke (HddManager *manager)
+supports_revoke (Target *t)
 {
-  return hdd_dbus_manager_get_supports_revoke (HDD_DBUS_MANAGER (manager));
+  return t->services->supports_revoke;
 }
 
 /* ---- Unplug ---- */
@@ -122,14 +107,13 @@ do_unplug (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
   target_init (&t, object);
   /* Checked in the call already; checked again, as SupportsRevoke may
    * have changed meanwhile. */
-  if (!hdd_unplug_options_parse (options, supports_revoke (t.manager), &o, &error))
+  if (!hdd_unplug_options_parse (options, supports_revoke (&t), &o, &error))
     {
       fail (invocation, error);
       return;
     }
-  start_job (object, invocation, (HddJobWork) { "unplug", hdd_unplug_run,
-             hdd_unplug_new (hdd_manager_get_context (t.manager), t.key, &o, FALSE),
-             hdd_unplug_free });
+  start_job (&t, invocation, (HddJobWork) { "unplug", hdd_unplug_run,
+             hdd_unplug_new (t.services->context, t.key, &o, FALSE), hdd_unplug_free });
 }
 
 /* The caller may unplug; destroying a guest is asked for separately. */
@@ -159,13 +143,10 @@ hdd_domain_methods_unplug (GObject               *object,
   target_init (&t, object);
   if (!hdd_options_check_call (invocation, options, unplug_options))
     return TRUE;
-  if (!hdd_unplug_options_parse (options, supports_revoke (t.manager), &o, &error))
+  if (!hdd_unplug_options_parse (options, supports_revoke (&t), &o, &error))
     return fail (invocation, error);
-  if (HDD_IS_MDEV (object) && !hdd_mdev_sysfs_is_active (t.key))
-    {
-      g_set_error (&error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "mdev %s is not running", t.key);
-      return fail (invocation, error);
-    }
+  if (!hdd_device_check_unplug (t.device, &error))
+    return fail (invocation, error);
   authorize (&t, object, invocation, options, HDD_ACTION_UNPLUG, on_unplug_authorized);
   return TRUE;
 }
@@ -210,11 +191,10 @@ do_attach (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
   gboolean rom_bar = hdd_options_get_boolean (options, "rom-bar", TRUE);
 
   target_init (&t, object);
-  if (HDD_IS_MDEV (object))
-    definition = hdd_mdev_get_definition (HDD_MDEV (object));
-  start_job (object, invocation, (HddJobWork) { "attach-to-domain", hdd_attach_run,
-             hdd_attach_new (hdd_manager_get_context (t.manager), t.key, domain, definition,
-                             persistent, !rom_bar), hdd_attach_free });
+  definition = hdd_device_get_definition (t.device);
+  start_job (&t, invocation, (HddJobWork) { "attach-to-domain", hdd_attach_run,
+             hdd_attach_new (t.services->context, t.key, domain, definition, persistent,
+                             !rom_bar), hdd_attach_free });
 }
 
 static gboolean
@@ -239,7 +219,7 @@ hdd_domain_methods_attach (GObject               *object,
   HddLibvirt *libvirt;
 
   target_init (&t, object);
-  libvirt = hdd_context_get_libvirt (hdd_manager_get_context (t.manager));
+  libvirt = libvirt_of (&t);
   if (!hdd_options_check_call (invocation, options, attach_options))
     return TRUE;
   if (!hdd_domain_methods_check_name (domain, &error) ||
@@ -257,23 +237,8 @@ hdd_domain_methods_attach (GObject               *object,
                    t.name, t.domain);
       return fail (invocation, error);
     }
-  if (HDD_IS_PCI_DEVICE (object))
-    {
-      g_autofree char *driver = hdd_pci_sysfs_read_driver (t.key);
-      g_autoptr(GPtrArray) plan = NULL;
-      int group;
-
-      /* As BindVfio does: a group that cannot be bound is refused now. */
-      if (!hdd_pci_sysfs_driver_is_vfio (driver) &&
-          !(plan = hdd_group_plan_bind (t.key, FALSE, &group, &error)))
-        return fail (invocation, error);
-    }
-  else if (!hdd_mdev_sysfs_is_active (t.key) && hdd_mdev_get_definition (HDD_MDEV (object)) == NULL)
-    {
-      g_set_error (&error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "mdev %s is neither running nor defined",
-                   t.key);
-      return fail (invocation, error);
-    }
+  if (!hdd_device_check_attach (t.device, &error))
+    return fail (invocation, error);
   g_object_set_data_full (G_OBJECT (invocation), "hdd-domain", g_strdup (domain), g_free);
   authorize (&t, object, invocation, options, HDD_ACTION_ATTACH, do_attach);
   return TRUE;
@@ -295,9 +260,8 @@ do_detach (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
       fail (invocation, error);
       return;
     }
-  start_job (object, invocation, (HddJobWork) { "detach-from-domain", hdd_unplug_run,
-             hdd_unplug_new (hdd_manager_get_context (t.manager), t.key, &o, TRUE),
-             hdd_unplug_free });
+  start_job (&t, invocation, (HddJobWork) { "detach-from-domain", hdd_unplug_run,
+             hdd_unplug_new (t.services->context, t.key, &o, TRUE), hdd_unplug_free });
 }
 
 gboolean
@@ -313,8 +277,7 @@ hdd_domain_methods_detach (GObject               *object,
   if (!hdd_options_check_call (invocation, options, detach_options))
     return TRUE;
   if (!hdd_unplug_options_parse (options, FALSE, &o, &error) ||
-      !check_libvirt (hdd_context_get_libvirt (hdd_manager_get_context (t.manager)),
-                      "detach a device from a domain", &error))
+      !check_libvirt (libvirt_of (&t), "detach a device from a domain", &error))
     return fail (invocation, error);
   if (*t.domain == '\0')
     {

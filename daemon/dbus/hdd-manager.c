@@ -4,6 +4,10 @@
 #include "hdd-context.h"
 #include "hdd-error.h"
 #include "hdd-holders.h"
+#include "hdd-job-table.h"
+#include "hdd-mdev-manager.h"
+#include "hdd-pci-device.h"
+#include "hdd-authority.h"
 #include "hdd-libvirt.h"
 #include "hdd-log.h"
 #include "hdd-mdev-names.h"
@@ -17,9 +21,6 @@
 #include "hdd-release-pending.h"
 #include "hdd-store.h"
 
-/* Finished jobs stay visible this long, so that a late `hostdevctl wait`
- * still finds out how they ended. */
-#define JOB_RETENTION_S 600
 /* How often the holders of VFIO nodes are looked up. */
 #define HOLDERS_POLL_S 2
 
@@ -35,18 +36,11 @@ struct _HddManager
   HddAuthority              *authority;
   HddMdevManager            *mdevs;
   HddLibvirt                *libvirt;
+  HddJobTable               *jobs;
+  HddDeviceServices          services;  /* what the device objects get */
 
   GHashTable                *devices;   /* address -> HddPciDevice */
-  GHashTable                *jobs;      /* id -> HddJob */
-  guint                      next_job_id;
   guint                      holders_timer;
-
-  /* Stopping (hdd_manager_stop): no new work, waiting for the jobs. */
-  gboolean                   stopping;
-  guint                      stop_timer;
-  gint64                     stop_next_report;
-  GSourceFunc                stop_done;
-  gpointer                   stop_data;
 };
 
 static void hdd_manager_iface_init (HddDbusManagerIface *iface);
@@ -60,12 +54,11 @@ hdd_manager_finalize (GObject *object)
   HddManager *self = HDD_MANAGER (object);
 
   g_clear_handle_id (&self->holders_timer, g_source_remove);
-  g_clear_handle_id (&self->stop_timer, g_source_remove);
   g_clear_object (&self->udev);
   g_clear_object (&self->mdevs);
   g_clear_object (&self->libvirt);
   g_hash_table_unref (self->devices);
-  g_hash_table_unref (self->jobs);
+  g_clear_object (&self->jobs);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->context);
   g_clear_object (&self->store);
@@ -84,8 +77,7 @@ static void
 hdd_manager_init (HddManager *self)
 {
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
-  self->next_job_id = 1;
+
 }
 
 HddManager *
@@ -101,10 +93,13 @@ hdd_manager_new (GDBusConnection *connection,
   self->object_manager = g_dbus_object_manager_server_new (HDD_DBUS_PATH);
   self->libvirt = hdd_libvirt_new (NULL);
   self->context = hdd_context_new (store, self->libvirt);
-  self->mdevs = hdd_mdev_manager_new (self, mdev_directory);
+  self->jobs = hdd_job_table_new (self->object_manager, self->authority);
+  self->services = (HddDeviceServices) { self->context, self->authority, self->jobs, FALSE };
+  self->mdevs = hdd_mdev_manager_new (&self->services, self->object_manager, self->libvirt,
+                                      mdev_directory);
 
   hdd_dbus_manager_set_version (HDD_DBUS_MANAGER (self), PACKAGE_VERSION);
-  hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), FALSE);
+  hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), self->services.supports_revoke);
   hdd_dbus_manager_set_state_directory (HDD_DBUS_MANAGER (self),
                                         hdd_store_get_directory (store));
   hdd_dbus_manager_set_mdev_definition_directory (HDD_DBUS_MANAGER (self), mdev_directory);
@@ -117,18 +112,6 @@ HddContext *
 hdd_manager_get_context (HddManager *self)
 {
   return self->context;
-}
-
-HddAuthority *
-hdd_manager_get_authority (HddManager *self)
-{
-  return self->authority;
-}
-
-HddMdevManager *
-hdd_manager_get_mdevs (HddManager *self)
-{
-  return self->mdevs;
 }
 
 /* Which domain has which device changed, or libvirt came or went. */
@@ -159,8 +142,6 @@ on_qemu_event (HddLibvirt *libvirt, const char *domain, const char *name, const 
   g_autoptr(HddQemuEvent) event = hdd_qemu_event_parse (name, details, &error);
   g_autofree char *text = NULL;
   g_autofree char *path = NULL;
-  GHashTableIter iter;
-  gpointer value;
   guint noted = 0;
 
   if (event == NULL)
@@ -178,18 +159,8 @@ on_qemu_event (HddLibvirt *libvirt, const char *domain, const char *name, const 
       if (hdd_pci_address_parse (event->key, &address, NULL))
         path = hdd_pci_address_to_object_path (&address);
     }
-  g_hash_table_iter_init (&iter, self->jobs);
-  while (path && g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      HddJobState state = hdd_job_get_state (value);
-
-      if ((state == HDD_JOB_RUNNING || state == HDD_JOB_WAITING_FOR_RELEASE) &&
-          hdd_job_has_object (value, path))
-        {
-          hdd_job_note_qemu (value, text, event->reason);
-          noted++;
-        }
-    }
+  if (path)
+    noted = hdd_job_table_note_qemu (self->jobs, path, text, event->reason);
   if (noted == 0)
     hdd_message (event->key, 0, "%s", text);
 }
@@ -203,8 +174,9 @@ hdd_manager_lookup_device (HddManager *self,
 
 /* ---- Devices ---- */
 
-void
-hdd_manager_export (HddManager             *self,
+/* Exports @iface on an object of its own at @path / unexports it. */
+static void
+export (HddManager             *self,
                     const char             *path,
                     GDBusInterfaceSkeleton *iface)
 {
@@ -214,8 +186,8 @@ hdd_manager_export (HddManager             *self,
   g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
 }
 
-void
-hdd_manager_unexport (HddManager *self,
+static void
+unexport (HddManager *self,
                       const char *path)
 {
   g_dbus_object_manager_server_unexport (self->object_manager, path);
@@ -251,9 +223,9 @@ add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
       hdd_pci_device_refresh (device, udev);
       return;
     }
-  device = hdd_pci_device_new (self, address, udev);
+  device = hdd_pci_device_new (&self->services, address, udev);
   g_hash_table_insert (self->devices, g_strdup (address), device);
-  hdd_manager_export (self, hdd_pci_device_get_object_path (device),
+  export (self, hdd_pci_device_get_object_path (device),
                       G_DBUS_INTERFACE_SKELETON (device));
   hdd_info (address, 0, "PCI device %s appeared (driver: %s, IOMMU group %d)", address,
             *hdd_dbus_pci_device_get_driver (HDD_DBUS_PCI_DEVICE (device))
@@ -271,7 +243,7 @@ remove_device (HddManager *self, const char *name)
 
   if (device == NULL)
     return;
-  hdd_manager_unexport (self, hdd_pci_device_get_object_path (device));
+  unexport (self, hdd_pci_device_get_object_path (device));
   g_hash_table_remove (self->devices, address);
   hdd_info (address, 0, "PCI device %s went away", address);
 }
@@ -304,10 +276,10 @@ apply_persistent_binding (HddManager *self, HddPciDevice *device)
 
   if (entry == NULL || !entry->persistent || hdd_pci_sysfs_driver_is_vfio (driver))
     return FALSE;
-  if (!g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device)), "/"))
+  if (hdd_device_is_busy (HDD_DEVICE (device)))
     return FALSE;
-  job = hdd_manager_start_job (self, device, NULL,
-                               hdd_pci_ops_bind (self->context, address, HDD_BIND_APPLY));
+  job = hdd_job_table_start (self->jobs, HDD_DEVICE (device), NULL,
+                             hdd_pci_ops_bind (self->context, address, HDD_BIND_APPLY));
   hdd_message (address, hdd_job_get_id (job),
                "Applying the persistent vfio-pci binding of %s (job %u)",
                address, hdd_job_get_id (job));
@@ -353,173 +325,21 @@ on_holders_timer (gpointer user_data)
 
 /* ---- Jobs ---- */
 
-static gboolean
-forget_job (gpointer data)
-{
-  HddJob *job = data;
-  HddManager *self = g_object_get_data (G_OBJECT (job), "hdd-manager");
+/* ---- Jobs ---- */
 
-  hdd_manager_unexport (self, hdd_job_get_object_path (job));
-  g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (job)));
-  return G_SOURCE_REMOVE;
-}
-
+/* A job ended: what it worked on is read again, and so are the holders,
+ * which change with a binding (no stale list). */
 static void
-on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpointer user_data)
+on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_data)
 {
   HddManager *self = user_data;
-  HddJob *job = HDD_JOB (iface);
-  const char * const *objects = hdd_dbus_job_get_objects (iface);
 
-  for (guint i = 0; objects && objects[i]; i++)
+  if (device && HDD_IS_PCI_DEVICE (device))
     {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, self->devices);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        {
-          HddPciDevice *d = value;
-          if (!g_str_equal (hdd_pci_device_get_object_path (d), objects[i]))
-            continue;
-          if (g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (d)),
-                           hdd_job_get_object_path (job)))
-            hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (d), "/");
-          hdd_pci_device_refresh (d, NULL);
-          refresh_group_of (self, hdd_pci_device_get_address (d));
-        }
+      hdd_pci_device_refresh (HDD_PCI_DEVICE (device), NULL);
+      refresh_group_of (self, hdd_pci_device_get_address (HDD_PCI_DEVICE (device)));
     }
-  on_holders_timer (self);  /* holders change with the binding: no stale list */
-  g_object_set_data (G_OBJECT (job), "hdd-manager", self);
-  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, JOB_RETENTION_S, forget_job,
-                              g_object_ref (job), g_object_unref);
-}
-
-static void
-do_cancel (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (hdd_job_cancel (HDD_JOB (object), &error))
-    hdd_dbus_job_complete_cancel (HDD_DBUS_JOB (object), invocation);
-  else
-    g_dbus_method_invocation_return_gerror (invocation, error);
-}
-
-/* The caller that started a job may cancel it; anyone else needs
- * org.hostdevd1.cancel-any. */
-static gboolean
-on_handle_cancel (HddDbusJob *iface, GDBusMethodInvocation *invocation,
-                  GVariant *options, gpointer user_data)
-{
-  HddManager *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!hdd_options_check (options, NULL, &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else if (g_strcmp0 (hdd_dbus_job_get_started_by (iface),
-                      g_dbus_method_invocation_get_sender (invocation)) == 0)
-    do_cancel (iface, invocation, options);
-  else
-    hdd_authority_dispatch (self->authority, G_OBJECT (iface), invocation, options,
-                            HDD_ACTION_CANCEL_ANY, do_cancel);
-  return TRUE;
-}
-
-HddJob *
-hdd_manager_start_job_for (HddManager            *self,
-                           const char            *object_path,
-                           const char            *subject,
-                           GDBusMethodInvocation *invocation,
-                           HddJobWork             work)
-{
-  const char *operation = work.operation;
-  const char *objects[] = { object_path, NULL };
-  const char *sender = invocation ? g_dbus_method_invocation_get_sender (invocation) : NULL;
-  guint id = self->next_job_id++;
-  HddJob *job = hdd_job_new (id, operation, objects, sender);
-
-  g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
-  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
-  g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
-  hdd_manager_export (self, hdd_job_get_object_path (job), G_DBUS_INTERFACE_SKELETON (job));
-
-  hdd_message (subject, id, "Job %u: %s %s, started by %s",
-               id, operation, subject, sender ? sender : "hostdevd");
-  if (self->stopping)
-    {
-      /* Nothing new starts while the daemon waits for its jobs to end: the
-       * job ends cancelled before it touched anything. */
-      hdd_job_step (job, "hostdevd is stopping; ask again once it is back");
-      hdd_job_cancel (job, NULL);
-    }
-  hdd_job_run (job, work.func, work.data, work.destroy);
-  return job;
-}
-
-HddJob *
-hdd_manager_start_job (HddManager            *self,
-                       HddPciDevice          *device,
-                       GDBusMethodInvocation *invocation,
-                       HddJobWork             work)
-{
-  HddJob *job = hdd_manager_start_job_for (self, hdd_pci_device_get_object_path (device),
-                                           hdd_pci_device_get_address (device),
-                                           invocation, work);
-
-  hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (device), hdd_job_get_object_path (job));
-  return job;
-}
-
-/* ---- Stopping ---- */
-
-#define STOP_REPORT_INTERVAL_US (10 * G_USEC_PER_SEC)
-
-static guint
-unfinished_jobs (HddManager *self, GString *which)
-{
-  GHashTableIter iter;
-  gpointer value;
-  guint n = 0;
-
-  g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      HddJob *job = value;
-
-      if (hdd_job_is_finished (job))
-        continue;
-      n++;
-      g_string_append_printf (which, "%sjob %u (%s, %s: %s)", which->len ? "; " : "",
-                              hdd_job_get_id (job),
-                              hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)),
-                              hdd_dbus_job_get_state (HDD_DBUS_JOB (job)),
-                              hdd_dbus_job_get_status (HDD_DBUS_JOB (job)));
-    }
-  return n;
-}
-
-static gboolean
-on_stop_timer (gpointer user_data)
-{
-  HddManager *self = user_data;
-  g_autoptr(GString) which = g_string_new (NULL);
-  gint64 now = g_get_monotonic_time ();
-
-  if (unfinished_jobs (self, which) == 0)
-    {
-      self->stop_timer = 0;
-      self->stop_done (self->stop_data);
-      return G_SOURCE_REMOVE;
-    }
-  /* A job waiting for a VM to release a device takes as long as the VM:
-   * say now and then what the stop waits for. */
-  if (now >= self->stop_next_report)
-    {
-      hdd_message (NULL, 0, "Stopping: waiting for %s", which->str);
-      self->stop_next_report = now + STOP_REPORT_INTERVAL_US;
-    }
-  return G_SOURCE_CONTINUE;
+  on_holders_timer (self);
 }
 
 void
@@ -527,29 +347,7 @@ hdd_manager_stop (HddManager *self,
                   GSourceFunc done,
                   gpointer    user_data)
 {
-  GHashTableIter iter;
-  gpointer value;
-
-  if (self->stopping)
-    return;
-  self->stopping = TRUE;
-  self->stop_done = done;
-  self->stop_data = user_data;
-
-  /* A job that can still be cancelled has done nothing it cannot undo: it
-   * rolls back.  The others have started what only the kernel can finish
-   * (an unbind, an mdev removal) and run to their end, so that no device
-   * is left half-bound. */
-  g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      HddJob *job = value;
-
-      if (!hdd_job_is_finished (job) && hdd_job_cancel (job, NULL))
-        hdd_message (NULL, hdd_job_get_id (job), "Stopping: cancelled job %u (%s)",
-                     hdd_job_get_id (job), hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)));
-    }
-  self->stop_timer = g_timeout_add (100, on_stop_timer, self);
+  hdd_job_table_stop (self->jobs, done, user_data);
 }
 
 /* ---- Manager methods ---- */
@@ -593,16 +391,43 @@ handle_get_job (HddDbusManager *iface, GDBusMethodInvocation *invocation,
       g_dbus_method_invocation_return_gerror (invocation, error);
       return TRUE;
     }
-  job = g_hash_table_lookup (self->jobs, GUINT_TO_POINTER (id));
+  job = hdd_job_table_lookup (self->jobs, id);
   if (job == NULL)
     {
       g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
                                              "No job %u (finished jobs are kept for %d s)",
-                                             id, JOB_RETENTION_S);
+                                             id, HDD_JOB_TABLE_RETENTION_S);
       return TRUE;
     }
   hdd_dbus_manager_complete_get_job (iface, invocation, hdd_job_get_object_path (job));
   return TRUE;
+}
+
+/* The mdev methods are the mdev half's. */
+static gboolean
+handle_get_mdev (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                 const char *uuid, GVariant *options)
+{
+  return hdd_mdev_manager_handle_get_mdev (HDD_MANAGER (iface)->mdevs, iface, invocation, uuid,
+                                           options);
+}
+
+static gboolean
+handle_create_mdev (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                    const char *parent, const char *type, const char *uuid,
+                    GVariant *attributes, GVariant *options)
+{
+  return hdd_mdev_manager_handle_create (HDD_MANAGER (iface)->mdevs, iface, invocation, parent,
+                                         type, uuid, attributes, options);
+}
+
+static gboolean
+handle_define_mdev (HddDbusManager *iface, GDBusMethodInvocation *invocation,
+                    const char *parent, const char *type, const char *uuid,
+                    GVariant *attributes, GVariant *options)
+{
+  return hdd_mdev_manager_handle_define (HDD_MANAGER (iface)->mdevs, iface, invocation, parent,
+                                         type, uuid, attributes, options);
 }
 
 static void
@@ -610,9 +435,9 @@ hdd_manager_iface_init (HddDbusManagerIface *iface)
 {
   iface->handle_get_device = handle_get_device;
   iface->handle_get_job = handle_get_job;
-  iface->handle_get_mdev = hdd_mdev_manager_handle_get_mdev;
-  iface->handle_create_mdev = hdd_mdev_manager_handle_create;
-  iface->handle_define_mdev = hdd_mdev_manager_handle_define;
+  iface->handle_get_mdev = handle_get_mdev;
+  iface->handle_create_mdev = handle_create_mdev;
+  iface->handle_define_mdev = handle_define_mdev;
 }
 
 /* ---- Start-up ---- */
@@ -630,10 +455,10 @@ on_reconcile_examined (GObject *source, GAsyncResult *result, gpointer user_data
   HddPciDevice *device = hdd_manager_lookup_device (self, address);
   HddJob *job;
 
-  if (why == NULL || device == NULL ||
-      !g_str_equal (hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device)), "/"))
+  if (why == NULL || device == NULL || hdd_device_is_busy (HDD_DEVICE (device)))
     return;
-  job = hdd_manager_start_job (self, device, NULL, hdd_reconcile_repair (self->context, address));
+  job = hdd_job_table_start (self->jobs, HDD_DEVICE (device), NULL,
+                             hdd_reconcile_repair (self->context, address));
   hdd_message (address, hdd_job_get_id (job), "Reconciling %s: %s (job %u)",
                address, why, hdd_job_get_id (job));
 }
@@ -661,14 +486,14 @@ adopt_pending_releases (HddManager *self)
           continue;
         }
       if (device)
-        job = hdd_manager_start_job (self, device, NULL,
-                                     hdd_release_pending_watch (self->context, p));
+        job = hdd_job_table_start (self->jobs, HDD_DEVICE (device), NULL,
+                                   hdd_release_pending_watch (self->context, p));
       else
         {
           /* An mdev being removed has no object: its bus entry is gone. */
           path = hdd_mdev_object_path (key);
-          job = hdd_manager_start_job_for (self, path, key, NULL,
-                                           hdd_release_pending_watch (self->context, p));
+          job = hdd_job_table_start_for (self->jobs, path, key, NULL,
+                                         hdd_release_pending_watch (self->context, p));
         }
       hdd_warning (key, hdd_job_get_id (job), "The kernel is still releasing %s (%s): a release "
                    "started before hostdevd did is waiting for its holders; job %u follows it",
@@ -719,6 +544,7 @@ hdd_manager_start (HddManager *self)
         hdd_reconcile_examine_async (self->context, b->address, on_reconcile_examined, self);
     }
 
+  g_signal_connect_object (self->jobs, "job-finished", G_CALLBACK (on_job_finished), self, 0);
   hdd_mdev_manager_start (self->mdevs);
   g_signal_connect_object (self->libvirt, "changed", G_CALLBACK (on_libvirt_changed), self, 0);
   g_signal_connect_object (self->libvirt, "qemu-event", G_CALLBACK (on_qemu_event), self, 0);

@@ -3,13 +3,8 @@
  * owns the store, the authority and the per-IOMMU-group locks. */
 #pragma once
 
-#include "hdd-authority.h"
 #include "hdd-dbus-generated.h"
-#include "hdd-job.h"
-#include "hdd-libvirt.h"
-#include "hdd-mdev-manager.h"
-#include "hdd-pci-device.h"
-#include "hdd-store.h"
+#include "hdd-types.h"
 
 G_BEGIN_DECLS
 
@@ -33,34 +28,9 @@ void hdd_manager_stop (HddManager *self,
                        gpointer    user_data);
 
 HddContext   *hdd_manager_get_context   (HddManager *self);
-HddAuthority *hdd_manager_get_authority (HddManager *self);
-HddMdevManager *hdd_manager_get_mdevs   (HddManager *self);
-
-/* Exports @iface on an object of its own at @path / unexports it. */
-void hdd_manager_export   (HddManager             *self,
-                           const char             *path,
-                           GDBusInterfaceSkeleton *iface);
-void hdd_manager_unexport (HddManager *self,
-                           const char *path);
 
 /* @address must be canonical. */
 HddPciDevice *hdd_manager_lookup_device (HddManager *self,
                                          const char *address);
-
-/* Creates, exports and starts @work (taken) as a job in its own thread on
- * behalf of the sender of @invocation (NULL: the daemon itself) on the
- * object at @object_path; @subject names it in the log.  Returns a
- * borrowed pointer. */
-HddJob *hdd_manager_start_job_for (HddManager            *self,
-                                   const char            *object_path,
-                                   const char            *subject,
-                                   GDBusMethodInvocation *invocation,
-                                   HddJobWork             work);
-
-/* The same on a PCI device, whose ActiveJob it becomes. */
-HddJob *hdd_manager_start_job (HddManager            *self,
-                               HddPciDevice          *device,
-                               GDBusMethodInvocation *invocation,
-                               HddJobWork             work);
 
 G_END_DECLS

@@ -3,10 +3,13 @@
 #include "hdd-error.h"
 #include "hdd-holders.h"
 #include "hdd-log.h"
-#include "hdd-manager.h"
+#include "hdd-authority.h"
+#include "hdd-job-table.h"
+#include "hdd-libvirt.h"
 #include "hdd-mdev-names.h"
 #include "hdd-mdev-ops.h"
 #include "hdd-mdev-sysfs.h"
+#include "hdd-mdev.h"
 #include "hdd-mdev-type.h"
 #include "hdd-names.h"
 #include "hdd-options.h"
@@ -21,7 +24,9 @@ struct _HddMdevManager
 {
   GObject      parent;
 
-  HddManager  *manager;    /* not a reference: the manager owns this */
+  const HddDeviceServices  *services;        /* borrowed from the manager */
+  GDBusObjectManagerServer *object_manager;
+  HddLibvirt               *libvirt;
   char        *directory;  /* of the definitions */
   GUdevClient *udev;
   GHashTable  *types;      /* object path -> HddMdevType */
@@ -70,6 +75,8 @@ hdd_mdev_manager_finalize (GObject *object)
   g_hash_table_unref (self->types);
   g_hash_table_unref (self->mdevs);
   g_free (self->directory);
+  g_clear_object (&self->object_manager);
+  g_clear_object (&self->libvirt);
   G_OBJECT_CLASS (hdd_mdev_manager_parent_class)->finalize (object);
 }
 
@@ -90,20 +97,28 @@ hdd_mdev_manager_init (HddMdevManager *self)
 }
 
 HddMdevManager *
-hdd_mdev_manager_new (HddManager *manager,
-                      const char *directory)
+hdd_mdev_manager_new (const HddDeviceServices  *services,
+                      GDBusObjectManagerServer *object_manager,
+                      HddLibvirt               *libvirt,
+                      const char               *directory)
 {
   HddMdevManager *self = g_object_new (HDD_TYPE_MDEV_MANAGER, NULL);
 
-  self->manager = manager;
+  self->services = services;
+  self->object_manager = g_object_ref (object_manager);
+  self->libvirt = g_object_ref (libvirt);
   self->directory = g_strdup (directory);
   return self;
 }
 
-HddManager *
-hdd_mdev_manager_get_manager (HddMdevManager *self)
+static void
+export (HddMdevManager *self, const char *path, gpointer iface)
 {
-  return self->manager;
+  g_autoptr(HddDbusObjectSkeleton) object = hdd_dbus_object_skeleton_new (path);
+
+  g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object),
+                                        G_DBUS_INTERFACE_SKELETON (iface));
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
 }
 
 const char *
@@ -112,16 +127,12 @@ hdd_mdev_manager_get_directory (HddMdevManager *self)
   return self->directory;
 }
 
-void
-hdd_mdev_manager_authorize (HddMdevManager        *self,
-                            GObject               *object,
-                            GDBusMethodInvocation *invocation,
-                            GVariant              *options,
-                            const char            *action_id,
-                            HddAuthorizedFunc      func)
+static void
+authorize (HddMdevManager *self, GDBusMethodInvocation *invocation, GVariant *options,
+           const char *action_id, HddAuthorizedFunc func)
 {
-  hdd_authority_dispatch (hdd_manager_get_authority (self->manager), object, invocation,
-                          options, action_id, func);
+  hdd_authority_dispatch (self->services->authority, G_OBJECT (self), invocation, options,
+                          action_id, func);
 }
 
 /* ---- Types ---- */
@@ -147,7 +158,7 @@ sync_types (HddMdevManager *self, const char *parent)
         {
           type = hdd_mdev_type_new (parent, g_ptr_array_index (types, i));
           g_hash_table_insert (self->types, g_strdup (path), type);
-          hdd_manager_export (self->manager, path, G_DBUS_INTERFACE_SKELETON (type));
+          export (self, path, type);
           hdd_info (parent, 0, "mdev type %s of %s appeared (%u available)",
                     (char *) g_ptr_array_index (types, i), parent,
                     hdd_dbus_mdev_type_get_available_instances (HDD_DBUS_MDEV_TYPE (type)));
@@ -161,7 +172,7 @@ sync_types (HddMdevManager *self, const char *parent)
       if (g_hash_table_contains (seen, key) ||
           !g_str_equal (hdd_dbus_mdev_type_get_parent (value), parent))
         continue;
-      hdd_manager_unexport (self->manager, key);
+      g_dbus_object_manager_server_unexport (self->object_manager, key);
       g_hash_table_iter_remove (&iter);
     }
 }
@@ -174,6 +185,15 @@ lookup (HddMdevManager *self, const char *uuid)
   return g_hash_table_lookup (self->mdevs, uuid);
 }
 
+static void drop_if_unwanted (HddMdevManager *self, HddMdev *mdev);
+
+/* Undefine() deleted the definition: nothing may be left to show. */
+static void
+on_undefined (HddMdev *mdev, gpointer user_data)
+{
+  drop_if_unwanted (user_data, mdev);
+}
+
 static HddMdev *
 ensure_mdev (HddMdevManager *self, const char *uuid)
 {
@@ -181,10 +201,10 @@ ensure_mdev (HddMdevManager *self, const char *uuid)
 
   if (mdev)
     return mdev;
-  mdev = hdd_mdev_new (self, uuid);
+  mdev = hdd_mdev_new (self->services, self->libvirt, self->directory, uuid);
   g_hash_table_insert (self->mdevs, g_strdup (uuid), mdev);
-  hdd_manager_export (self->manager, hdd_mdev_get_object_path (mdev),
-                      G_DBUS_INTERFACE_SKELETON (mdev));
+  export (self, hdd_mdev_get_object_path (mdev), mdev);
+  g_signal_connect_object (mdev, "undefined", G_CALLBACK (on_undefined), self, 0);
   return mdev;
 }
 
@@ -197,7 +217,7 @@ drop_if_unwanted (HddMdevManager *self, HddMdev *mdev)
   if (hdd_mdev_is_wanted (mdev))
     return;
   uuid = g_strdup (hdd_mdev_get_uuid (mdev));
-  hdd_manager_unexport (self->manager, hdd_mdev_get_object_path (mdev));
+  g_dbus_object_manager_server_unexport (self->object_manager, hdd_mdev_get_object_path (mdev));
   g_hash_table_remove (self->mdevs, uuid);
 }
 
@@ -400,9 +420,8 @@ autostart_parent (HddMdevManager *self, const char *parent)
                        error->message);
           continue;
         }
-      job = hdd_mdev_manager_start_job (self, mdev, NULL, hdd_mdev_ops_create (
-                                          hdd_manager_get_context (self->manager), c,
-                                          "start-mdev"));
+      job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (mdev), NULL,
+                                 hdd_mdev_ops_create (self->services->context, c, "start-mdev"));
       hdd_message (c->uuid, hdd_job_get_id (job), "Starting mdev %s (start: auto) on %s (job %u)",
                    c->uuid, parent, hdd_job_get_id (job));
     }
@@ -558,54 +577,21 @@ udev_client_new (GPtrArray *parents)
 
 /* ---- Jobs ---- */
 
+/* A job on an mdev ended: the mdev and its parent's types are read again. */
 static void
-on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpointer user_data)
+on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_data)
 {
   HddMdevManager *self = user_data;
-  const char * const *objects = hdd_dbus_job_get_objects (iface);
-  g_autofree char *uuid = objects && objects[0] ? hdd_mdev_uuid_from_object_path (objects[0]) : NULL;
-  HddMdev *mdev = uuid ? lookup (self, uuid) : NULL;
+  g_autofree char *uuid = NULL;
   g_autofree char *parent = NULL;
 
-  if (mdev == NULL)
+  if (device == NULL || !HDD_IS_MDEV (device))
     return;
-  if (g_str_equal (hdd_dbus_mdev_get_active_job (HDD_DBUS_MDEV (mdev)),
-                   hdd_job_get_object_path (HDD_JOB (iface))))
-    hdd_dbus_mdev_set_active_job (HDD_DBUS_MDEV (mdev), "/");
-  parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (mdev)));
+  uuid = g_strdup (hdd_mdev_get_uuid (HDD_MDEV (device)));
+  parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (device)));
   g_free (sync_mdev (self, uuid));
   if (*parent)
     sync_types (self, parent);
-}
-
-HddJob *
-hdd_mdev_manager_start_job (HddMdevManager        *self,
-                            HddMdev               *mdev,
-                            GDBusMethodInvocation *invocation,
-                            HddJobWork             work)
-{
-  HddJob *job = hdd_manager_start_job_for (self->manager, hdd_mdev_get_object_path (mdev),
-                                           hdd_mdev_get_uuid (mdev), invocation, work);
-
-  hdd_dbus_mdev_set_active_job (HDD_DBUS_MDEV (mdev), hdd_job_get_object_path (job));
-  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
-  return job;
-}
-
-gboolean
-hdd_mdev_manager_undefine (HddMdevManager *self,
-                           HddMdev        *mdev,
-                           GError        **error)
-{
-  const HddMdevConfig *c = hdd_mdev_get_definition (mdev);
-  g_autofree char *uuid = g_strdup (hdd_mdev_get_uuid (mdev));
-
-  if (!hdd_mdevctl_delete (self->directory, c->parent, c->uuid, error))
-    return FALSE;
-  hdd_message (uuid, 0, "mdev %s is no longer defined", uuid);
-  hdd_mdev_set_definition (mdev, NULL);
-  drop_if_unwanted (self, mdev);
-  return TRUE;
 }
 
 /* ---- Holders ---- */
@@ -742,8 +728,8 @@ do_create (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
       return;
     }
   mdev = ensure_mdev (self, c->uuid);
-  job = hdd_mdev_manager_start_job (self, mdev, invocation, hdd_mdev_ops_create (
-                                      hdd_manager_get_context (self->manager), c, "create-mdev"));
+  job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (mdev), invocation,
+                             hdd_mdev_ops_create (self->services->context, c, "create-mdev"));
   hdd_mdev_set_created (mdev, c);
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(oo)", hdd_mdev_get_object_path (mdev),
@@ -751,7 +737,8 @@ do_create (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
 }
 
 gboolean
-hdd_mdev_manager_handle_create (HddDbusManager        *iface,
+hdd_mdev_manager_handle_create (HddMdevManager        *self,
+                                HddDbusManager        *iface,
                                 GDBusMethodInvocation *invocation,
                                 const char            *parent,
                                 const char            *type,
@@ -759,7 +746,6 @@ hdd_mdev_manager_handle_create (HddDbusManager        *iface,
                                 GVariant              *attributes,
                                 GVariant              *options)
 {
-  HddMdevManager *self = hdd_manager_get_mdevs (HDD_MANAGER (iface));
   g_autoptr(HddMdevConfig) c = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -772,7 +758,7 @@ hdd_mdev_manager_handle_create (HddDbusManager        *iface,
 
   g_object_set_data_full (G_OBJECT (invocation), REQUEST_KEY, g_steal_pointer (&c),
                           (GDestroyNotify) hdd_mdev_config_free);
-  hdd_mdev_manager_authorize (self, G_OBJECT (self), invocation, options, HDD_ACTION_MDEV,
+  authorize (self, invocation, options, HDD_ACTION_MDEV,
                               do_create);
   return TRUE;
 }
@@ -808,12 +794,13 @@ do_define (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
   hdd_mdev_set_definition (mdev, c);
   hdd_message (c->uuid, 0, "mdev %s is defined: %s on %s, start: %s", c->uuid, c->type,
                c->parent, c->autostart ? "auto" : "manual");
-  hdd_dbus_manager_complete_define_mdev (HDD_DBUS_MANAGER (self->manager), invocation,
-                                         hdd_mdev_get_object_path (mdev));
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(o)", hdd_mdev_get_object_path (mdev)));
 }
 
 gboolean
-hdd_mdev_manager_handle_define (HddDbusManager        *iface,
+hdd_mdev_manager_handle_define (HddMdevManager        *self,
+                                HddDbusManager        *iface,
                                 GDBusMethodInvocation *invocation,
                                 const char            *parent,
                                 const char            *type,
@@ -821,7 +808,6 @@ hdd_mdev_manager_handle_define (HddDbusManager        *iface,
                                 GVariant              *attributes,
                                 GVariant              *options)
 {
-  HddMdevManager *self = hdd_manager_get_mdevs (HDD_MANAGER (iface));
   g_autoptr(HddMdevConfig) c = NULL;
   g_autoptr(GError) error = NULL;
   HddMdev *mdev;
@@ -843,18 +829,18 @@ hdd_mdev_manager_handle_define (HddDbusManager        *iface,
   c->autostart = hdd_options_get_boolean (options, "autostart", FALSE);
   g_object_set_data_full (G_OBJECT (invocation), REQUEST_KEY, g_steal_pointer (&c),
                           (GDestroyNotify) hdd_mdev_config_free);
-  hdd_mdev_manager_authorize (self, G_OBJECT (self), invocation, options,
+  authorize (self, invocation, options,
                               HDD_ACTION_MDEV_DEFINE, do_define);
   return TRUE;
 }
 
 gboolean
-hdd_mdev_manager_handle_get_mdev (HddDbusManager        *iface,
+hdd_mdev_manager_handle_get_mdev (HddMdevManager        *self,
+                                HddDbusManager        *iface,
                                   GDBusMethodInvocation *invocation,
                                   const char            *uuid,
                                   GVariant              *options)
 {
-  HddMdevManager *self = hdd_manager_get_mdevs (HDD_MANAGER (iface));
   g_autoptr(GError) error = NULL;
   g_autofree char *canonical = NULL;
   HddMdev *mdev;
@@ -887,6 +873,8 @@ hdd_mdev_manager_start (HddMdevManager *self)
   g_autoptr(GPtrArray) uuids = NULL;
   g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func (g_free);
 
+  g_signal_connect_object (self->services->jobs, "job-finished", G_CALLBACK (on_job_finished),
+                           self, 0);
   self->udev = udev_client_new (parents);
   g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
 

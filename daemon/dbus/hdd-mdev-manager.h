@@ -6,13 +6,10 @@
  * main context only. */
 #pragma once
 
-#include "hdd-authority.h"
-#include "hdd-job.h"
-#include "hdd-mdev.h"
+#include "hdd-device.h"
+#include "hdd-dbus-generated.h"
 
 G_BEGIN_DECLS
-
-typedef struct _HddManager HddManager;
 
 #define HDD_TYPE_MDEV_MANAGER (hdd_mdev_manager_get_type ())
 G_DECLARE_FINAL_TYPE (HddMdevManager, hdd_mdev_manager, HDD, MDEV_MANAGER, GObject)
@@ -22,36 +19,18 @@ G_DECLARE_FINAL_TYPE (HddMdevManager, hdd_mdev_manager, HDD, MDEV_MANAGER, GObje
 #define HDD_MDEV_AUTOSTART_TIMEOUT_MS 10000
 #define HDD_MDEV_AUTOSTART_RETRY_MS   500
 
-HddMdevManager *hdd_mdev_manager_new (HddManager *manager,
-                                      const char *directory);
+/* @services, @object_manager (where it exports its objects) and @libvirt
+ * are the manager's; @directory: of the definitions. */
+HddMdevManager *hdd_mdev_manager_new (const HddDeviceServices  *services,
+                                      GDBusObjectManagerServer *object_manager,
+                                      HddLibvirt               *libvirt,
+                                      const char               *directory);
 
 /* Exports the types and mdevs, listens to uevents, starts autostart
  * definitions. */
 void hdd_mdev_manager_start (HddMdevManager *self);
 
-HddManager *hdd_mdev_manager_get_manager   (HddMdevManager *self);
 const char *hdd_mdev_manager_get_directory (HddMdevManager *self);
-
-/* Checks @action_id for the caller, then calls @func (see
- * hdd_authority_dispatch). */
-void hdd_mdev_manager_authorize (HddMdevManager        *self,
-                                 GObject               *object,
-                                 GDBusMethodInvocation *invocation,
-                                 GVariant              *options,
-                                 const char            *action_id,
-                                 HddAuthorizedFunc      func);
-
-/* Starts a job on @mdev; ActiveJob follows it, and when it ends the mdev
- * and its parent's types are read again. */
-HddJob *hdd_mdev_manager_start_job (HddMdevManager        *self,
-                                    HddMdev               *mdev,
-                                    GDBusMethodInvocation *invocation,
-                                    HddJobWork             work);
-
-/* Deletes the definition of @mdev. */
-gboolean hdd_mdev_manager_undefine (HddMdevManager *self,
-                                    HddMdev        *mdev,
-                                    GError        **error);
 
 /* The holders scan: adds the VFIO nodes of the mdevs to @nodes, then takes
  * the holders found. */
@@ -63,19 +42,22 @@ void hdd_mdev_manager_set_holders (HddMdevManager *self,
 /* Sets the Domain of every mdev to what libvirt's last scan says. */
 void hdd_mdev_manager_update_domains (HddMdevManager *self);
 
-/* org.hostdevd1.Manager methods. */
-gboolean hdd_mdev_manager_handle_get_mdev (HddDbusManager        *iface,
+/* org.hostdevd1.Manager methods, on behalf of the manager (@iface). */
+gboolean hdd_mdev_manager_handle_get_mdev (HddMdevManager        *self,
+                                           HddDbusManager        *iface,
                                            GDBusMethodInvocation *invocation,
                                            const char            *uuid,
                                            GVariant              *options);
-gboolean hdd_mdev_manager_handle_create   (HddDbusManager        *iface,
+gboolean hdd_mdev_manager_handle_create   (HddMdevManager        *self,
+                                           HddDbusManager        *iface,
                                            GDBusMethodInvocation *invocation,
                                            const char            *parent,
                                            const char            *type,
                                            const char            *uuid,
                                            GVariant              *attributes,
                                            GVariant              *options);
-gboolean hdd_mdev_manager_handle_define   (HddDbusManager        *iface,
+gboolean hdd_mdev_manager_handle_define   (HddMdevManager        *self,
+                                           HddDbusManager        *iface,
                                            GDBusMethodInvocation *invocation,
                                            const char            *parent,
                                            const char            *type,

@@ -5,8 +5,11 @@
 #include "hdd-error.h"
 #include "hdd-holders.h"
 #include "hdd-libvirt.h"
-#include "hdd-manager.h"
-#include "hdd-mdev-manager.h"
+#include "hdd-authority.h"
+#include "hdd-device.h"
+#include "hdd-job-table.h"
+#include "hdd-log.h"
+#include "hdd-mdevctl.h"
 #include "hdd-mdev-names.h"
 #include "hdd-mdev-ops.h"
 #include "hdd-mdev-sysfs.h"
@@ -18,17 +21,24 @@ struct _HddMdev
 {
   HddDbusMdevSkeleton parent;
 
-  HddMdevManager *manager;     /* not a reference: the manager owns the mdev */
+  const HddDeviceServices *services;   /* borrowed from the manager */
+  HddLibvirt     *libvirt;
+  char           *directory;   /* of the definitions */
   char           *uuid;
   char           *path;
   HddMdevConfig  *definition;  /* NULL when not defined */
   HddMdevConfig  *created;     /* what CreateMdev asked for, or NULL */
 };
 
+enum { SIGNAL_UNDEFINED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 static void hdd_mdev_iface_init (HddDbusMdevIface *iface);
+static void hdd_mdev_device_init (HddDeviceInterface *iface);
 
 G_DEFINE_TYPE_WITH_CODE (HddMdev, hdd_mdev, HDD_DBUS_TYPE_MDEV_SKELETON,
-                         G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_MDEV, hdd_mdev_iface_init))
+                         G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_MDEV, hdd_mdev_iface_init)
+                         G_IMPLEMENT_INTERFACE (HDD_TYPE_DEVICE, hdd_mdev_device_init))
 
 static void
 hdd_mdev_finalize (GObject *object)
@@ -37,6 +47,8 @@ hdd_mdev_finalize (GObject *object)
 
   g_free (self->uuid);
   g_free (self->path);
+  g_free (self->directory);
+  g_clear_object (&self->libvirt);
   hdd_mdev_config_free (self->definition);
   hdd_mdev_config_free (self->created);
   G_OBJECT_CLASS (hdd_mdev_parent_class)->finalize (object);
@@ -46,6 +58,10 @@ static void
 hdd_mdev_class_init (HddMdevClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = hdd_mdev_finalize;
+  /* Undefine() deleted the definition: the owner may drop the object. */
+  signals[SIGNAL_UNDEFINED] = g_signal_new ("undefined", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 0);
 }
 
 static void
@@ -54,13 +70,17 @@ hdd_mdev_init (HddMdev *self)
 }
 
 HddMdev *
-hdd_mdev_new (HddMdevManager *manager,
-              const char     *uuid)
+hdd_mdev_new (const HddDeviceServices *services,
+              HddLibvirt              *libvirt,
+              const char              *directory,
+              const char              *uuid)
 {
   HddMdev *self = g_object_new (HDD_TYPE_MDEV, NULL);
   HddDbusMdev *iface = HDD_DBUS_MDEV (self);
 
-  self->manager = manager;
+  self->services = services;
+  self->libvirt = g_object_ref (libvirt);
+  self->directory = g_strdup (directory);
   self->uuid = g_strdup (uuid);
   self->path = hdd_mdev_object_path (uuid);
   hdd_dbus_mdev_set_uuid (iface, uuid);
@@ -83,17 +103,11 @@ hdd_mdev_get_object_path (HddMdev *self)
   return self->path;
 }
 
-HddMdevManager *
-hdd_mdev_get_manager (HddMdev *self)
-{
-  return self->manager;
-}
 
 void
 hdd_mdev_update_domain (HddMdev *self)
 {
-  HddLibvirt *libvirt = hdd_context_get_libvirt (
-    hdd_manager_get_context (hdd_mdev_manager_get_manager (self->manager)));
+  HddLibvirt *libvirt = self->libvirt;
   const char *domain = hdd_libvirt_lookup_domain (libvirt, self->uuid);
 
   if (g_strcmp0 (domain ? domain : "", hdd_dbus_mdev_get_domain (HDD_DBUS_MDEV (self))))
@@ -193,10 +207,18 @@ hdd_mdev_set_holders_from (HddMdev   *self,
 
 /* ---- Methods ---- */
 
-static HddContext *
-context_of (HddMdev *self)
+static void
+authorize (HddMdev *self, GDBusMethodInvocation *invocation, GVariant *options,
+           const char *action_id, HddAuthorizedFunc func)
 {
-  return hdd_manager_get_context (hdd_mdev_manager_get_manager (self->manager));
+  hdd_authority_dispatch (self->services->authority, G_OBJECT (self), invocation, options,
+                          action_id, func);
+}
+
+static HddJob *
+start_job (HddMdev *self, GDBusMethodInvocation *invocation, HddJobWork work)
+{
+  return hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation, work);
 }
 
 static void
@@ -213,9 +235,9 @@ do_remove (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
   const char *operation = g_str_equal (g_dbus_method_invocation_get_method_name (invocation),
                                        "Stop") ? "stop-mdev" : "remove-mdev";
 
-  return_job (self, invocation, hdd_mdev_manager_start_job (
-                self->manager, self, invocation,
-                hdd_mdev_ops_remove (context_of (self), self->uuid, operation)));
+  return_job (self, invocation, start_job (self, invocation,
+                                           hdd_mdev_ops_remove (self->services->context,
+                                                                self->uuid, operation)));
 }
 
 static gboolean
@@ -235,7 +257,7 @@ handle_remove (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *
   HddMdev *self = HDD_MDEV (iface);
 
   if (hdd_options_check_call (invocation, options, NULL) && check_running (self, invocation))
-    hdd_mdev_manager_authorize (self->manager, G_OBJECT (self), invocation, options,
+    authorize (self, invocation, options,
                                 HDD_ACTION_MDEV, do_remove);
   return TRUE;
 }
@@ -255,9 +277,9 @@ do_start (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
 {
   HddMdev *self = object;
 
-  return_job (self, invocation, hdd_mdev_manager_start_job (
-                self->manager, self, invocation,
-                hdd_mdev_ops_create (context_of (self), self->definition, "start-mdev")));
+  return_job (self, invocation, start_job (self, invocation,
+                                           hdd_mdev_ops_create (self->services->context,
+                                                                self->definition, "start-mdev")));
 }
 
 static gboolean
@@ -271,7 +293,7 @@ handle_start (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *o
   if (!hdd_mdev_ops_check_create (self->definition, &error))
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
-    hdd_mdev_manager_authorize (self->manager, G_OBJECT (self), invocation, options,
+    authorize (self, invocation, options,
                                 HDD_ACTION_MDEV, do_start);
   return TRUE;
 }
@@ -284,10 +306,15 @@ do_undefine (gpointer object, GDBusMethodInvocation *invocation, GVariant *optio
 
   if (!check_defined (self, invocation))
     return;
-  if (hdd_mdev_manager_undefine (self->manager, self, &error))
-    hdd_dbus_mdev_complete_undefine (HDD_DBUS_MDEV (self), invocation);
-  else
-    g_dbus_method_invocation_return_gerror (invocation, error);
+  if (!hdd_mdevctl_delete (self->directory, self->definition->parent, self->uuid, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  hdd_message (self->uuid, 0, "mdev %s is no longer defined", self->uuid);
+  hdd_mdev_set_definition (self, NULL);
+  hdd_dbus_mdev_complete_undefine (HDD_DBUS_MDEV (self), invocation);
+  g_signal_emit (self, signals[SIGNAL_UNDEFINED], 0);
 }
 
 static gboolean
@@ -296,7 +323,7 @@ handle_undefine (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant
   HddMdev *self = HDD_MDEV (iface);
 
   if (hdd_options_check_call (invocation, options, NULL) && check_defined (self, invocation))
-    hdd_mdev_manager_authorize (self->manager, G_OBJECT (self), invocation, options,
+    authorize (self, invocation, options,
                                 HDD_ACTION_MDEV_DEFINE, do_undefine);
   return TRUE;
 }
@@ -331,4 +358,87 @@ hdd_mdev_iface_init (HddDbusMdevIface *iface)
   iface->handle_stop = handle_remove;
   iface->handle_start = handle_start;
   iface->handle_undefine = handle_undefine;
+}
+
+/* ---- HddDevice ---- */
+
+static const char *
+device_get_key (HddDevice *device)
+{
+  return HDD_MDEV (device)->uuid;
+}
+
+static const char *
+device_get_object_path (HddDevice *device)
+{
+  return HDD_MDEV (device)->path;
+}
+
+static const char *
+device_get_domain (HddDevice *device)
+{
+  return hdd_dbus_mdev_get_domain (HDD_DBUS_MDEV (device));
+}
+
+static const char *
+device_get_active_job (HddDevice *device)
+{
+  return hdd_dbus_mdev_get_active_job (HDD_DBUS_MDEV (device));
+}
+
+static void
+device_set_active_job (HddDevice *device, const char *path)
+{
+  hdd_dbus_mdev_set_active_job (HDD_DBUS_MDEV (device), path);
+}
+
+static const HddDeviceServices *
+device_get_services (HddDevice *device)
+{
+  return HDD_MDEV (device)->services;
+}
+
+/* Only a running mdev can be unplugged. */
+static gboolean
+device_check_unplug (HddDevice *device, GError **error)
+{
+  HddMdev *self = HDD_MDEV (device);
+
+  if (hdd_mdev_sysfs_is_active (self->uuid))
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "mdev %s is not running", self->uuid);
+  return FALSE;
+}
+
+/* An attach starts a defined mdev that does not run. */
+static gboolean
+device_check_attach (HddDevice *device, GError **error)
+{
+  HddMdev *self = HDD_MDEV (device);
+
+  if (hdd_mdev_sysfs_is_active (self->uuid) || self->definition)
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "mdev %s is neither running nor defined",
+               self->uuid);
+  return FALSE;
+}
+
+static const HddMdevConfig *
+device_get_definition (HddDevice *device)
+{
+  return HDD_MDEV (device)->definition;
+}
+
+static void
+hdd_mdev_device_init (HddDeviceInterface *iface)
+{
+  iface->get_key = device_get_key;
+  iface->get_object_path = device_get_object_path;
+  iface->get_domain = device_get_domain;
+  iface->get_active_job = device_get_active_job;
+  iface->set_active_job = device_set_active_job;
+  iface->get_services = device_get_services;
+  iface->check_unplug = device_check_unplug;
+  iface->check_attach = device_check_attach;
+  iface->get_definition = device_get_definition;
 }

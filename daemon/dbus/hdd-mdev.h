@@ -3,22 +3,24 @@
 #pragma once
 
 #include "hdd-dbus-generated.h"
+#include "hdd-device.h"
 #include "hdd-mdevctl.h"
 
 G_BEGIN_DECLS
 
-typedef struct _HddMdevManager HddMdevManager;
-
 #define HDD_TYPE_MDEV (hdd_mdev_get_type ())
 G_DECLARE_FINAL_TYPE (HddMdev, hdd_mdev, HDD, MDEV, HddDbusMdevSkeleton)
 
-/* @uuid must be canonical. */
-HddMdev *hdd_mdev_new (HddMdevManager *manager,
-                       const char     *uuid);
+/* @uuid must be canonical; @directory: of the definitions.  The object
+ * implements HddDevice, and emits "undefined" once Undefine() deleted its
+ * definition. */
+HddMdev *hdd_mdev_new (const HddDeviceServices *services,
+                       HddLibvirt              *libvirt,
+                       const char              *directory,
+                       const char              *uuid);
 
 const char *hdd_mdev_get_uuid        (HddMdev *self);
 const char *hdd_mdev_get_object_path (HddMdev *self);
-HddMdevManager *hdd_mdev_get_manager (HddMdev *self);
 
 /* Sets Domain to what libvirt's last scan says (hdd-libvirt.h). */
 void hdd_mdev_update_domain (HddMdev *self);

@@ -7,7 +7,8 @@
 #include "hdd-holders.h"
 #include "hdd-libvirt.h"
 #include "hdd-log.h"
-#include "hdd-manager.h"
+#include "hdd-authority.h"
+#include "hdd-job-table.h"
 #include "hdd-names.h"
 #include "hdd-options.h"
 #include "hdd-pci-address.h"
@@ -21,16 +22,18 @@ struct _HddPciDevice
 {
   HddDbusPciDeviceSkeleton parent;
 
-  HddManager *manager;   /* not a reference: the manager owns the device */
+  const HddDeviceServices *services;   /* borrowed from the manager */
   char       *address;
   char       *path;
 };
 
 static void hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface);
+static void hdd_pci_device_device_init (HddDeviceInterface *iface);
 
 G_DEFINE_TYPE_WITH_CODE (HddPciDevice, hdd_pci_device, HDD_DBUS_TYPE_PCI_DEVICE_SKELETON,
                          G_IMPLEMENT_INTERFACE (HDD_DBUS_TYPE_PCI_DEVICE,
-                                                hdd_pci_device_iface_init))
+                                                hdd_pci_device_iface_init)
+                         G_IMPLEMENT_INTERFACE (HDD_TYPE_DEVICE, hdd_pci_device_device_init))
 
 static void
 hdd_pci_device_finalize (GObject *object)
@@ -64,16 +67,16 @@ read_id (const char *address, const char *attr)
 }
 
 HddPciDevice *
-hdd_pci_device_new (HddManager  *manager,
-                    const char  *address,
-                    GUdevDevice *udev)
+hdd_pci_device_new (const HddDeviceServices *services,
+                    const char              *address,
+                    GUdevDevice             *udev)
 {
   HddPciDevice *self = g_object_new (HDD_TYPE_PCI_DEVICE, NULL);
   HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
   HddPciAddress parsed;
 
   g_assert (hdd_pci_address_parse (address, &parsed, NULL));
-  self->manager = manager;
+  self->services = services;
   self->address = g_strdup (address);
   self->path = hdd_pci_address_to_object_path (&parsed);
 
@@ -103,16 +106,10 @@ hdd_pci_device_get_object_path (HddPciDevice *self)
   return self->path;
 }
 
-HddManager *
-hdd_pci_device_get_manager (HddPciDevice *self)
-{
-  return self->manager;
-}
-
 void
 hdd_pci_device_update_domain (HddPciDevice *self)
 {
-  HddLibvirt *libvirt = hdd_context_get_libvirt (hdd_manager_get_context (self->manager));
+  HddLibvirt *libvirt = hdd_context_get_libvirt (self->services->context);
   const char *domain = hdd_libvirt_lookup_domain (libvirt, self->address);
 
   if (g_strcmp0 (domain ? domain : "", hdd_dbus_pci_device_get_domain (HDD_DBUS_PCI_DEVICE (self))))
@@ -173,7 +170,7 @@ hdd_pci_device_refresh (HddPciDevice *self,
                         GUdevDevice  *udev)
 {
   HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
-  HddStore *store = hdd_context_get_store (hdd_manager_get_context (self->manager));
+  HddStore *store = hdd_context_get_store (self->services->context);
   g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
   g_autofree char *cdev = NULL;
   g_autofree char *group_node = NULL;
@@ -244,9 +241,8 @@ do_bind_vfio (gpointer object, GDBusMethodInvocation *invocation, GVariant *opti
     flags |= HDD_BIND_WHOLE_GROUP;
   if (hdd_options_get_boolean (options, "persist", FALSE))
     flags |= HDD_BIND_PERSIST;
-  job = hdd_manager_start_job (self->manager, self, invocation,
-                               hdd_pci_ops_bind (hdd_manager_get_context (self->manager),
-                                                 self->address, flags));
+  job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation,
+                             hdd_pci_ops_bind (self->services->context, self->address, flags));
   hdd_dbus_pci_device_complete_bind_vfio (HDD_DBUS_PCI_DEVICE (self), invocation,
                                           hdd_job_get_object_path (job));
 }
@@ -276,7 +272,7 @@ handle_bind_vfio (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GV
 
   if (hdd_options_check_call (invocation, options, bind_options) &&
       check_viable (self, invocation, options))
-    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
                             invocation, options, HDD_ACTION_BIND, do_bind_vfio);
   return TRUE;
 }
@@ -285,9 +281,8 @@ static void
 do_restore (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
 {
   HddPciDevice *self = object;
-  HddJob *job = hdd_manager_start_job (self->manager, self, invocation,
-                                       hdd_pci_ops_restore (hdd_manager_get_context (self->manager),
-                                                            self->address));
+  HddJob *job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation,
+                                     hdd_pci_ops_restore (self->services->context, self->address));
 
   hdd_dbus_pci_device_complete_restore (HDD_DBUS_PCI_DEVICE (self), invocation,
                                         hdd_job_get_object_path (job));
@@ -299,7 +294,7 @@ handle_restore (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVar
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
   if (hdd_options_check_call (invocation, options, NULL))
-    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
                             invocation, options, HDD_ACTION_BIND, do_restore);
   return TRUE;
 }
@@ -308,7 +303,7 @@ static void
 do_persist (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
 {
   HddPciDevice *self = object;
-  HddStore *store = hdd_context_get_store (hdd_manager_get_context (self->manager));
+  HddStore *store = hdd_context_get_store (self->services->context);
   g_autoptr(HddBinding) entry = hdd_store_lookup (store, self->address);
   g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
   g_autoptr(GError) error = NULL;
@@ -335,7 +330,7 @@ handle_persist (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVar
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
   if (hdd_options_check_call (invocation, options, NULL))
-    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
                             invocation, options, HDD_ACTION_PERSIST, do_persist);
   return TRUE;
 }
@@ -344,7 +339,7 @@ static void
 do_forget (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
 {
   HddPciDevice *self = object;
-  HddStore *store = hdd_context_get_store (hdd_manager_get_context (self->manager));
+  HddStore *store = hdd_context_get_store (self->services->context);
   g_autoptr(HddBinding) entry = hdd_store_lookup (store, self->address);
   g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
   g_autoptr(GError) error = NULL;
@@ -373,7 +368,7 @@ handle_forget (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVari
   HddPciDevice *self = HDD_PCI_DEVICE (iface);
 
   if (hdd_options_check_call (invocation, options, NULL))
-    hdd_authority_dispatch (hdd_manager_get_authority (self->manager), G_OBJECT (self),
+    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
                             invocation, options, HDD_ACTION_PERSIST, do_forget);
   return TRUE;
 }
@@ -408,4 +403,83 @@ hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface)
   iface->handle_restore = handle_restore;
   iface->handle_persist = handle_persist;
   iface->handle_forget = handle_forget;
+}
+
+/* ---- HddDevice ---- */
+
+static const char *
+device_get_key (HddDevice *device)
+{
+  return HDD_PCI_DEVICE (device)->address;
+}
+
+static const char *
+device_get_object_path (HddDevice *device)
+{
+  return HDD_PCI_DEVICE (device)->path;
+}
+
+static const char *
+device_get_domain (HddDevice *device)
+{
+  return hdd_dbus_pci_device_get_domain (HDD_DBUS_PCI_DEVICE (device));
+}
+
+static const char *
+device_get_active_job (HddDevice *device)
+{
+  return hdd_dbus_pci_device_get_active_job (HDD_DBUS_PCI_DEVICE (device));
+}
+
+static void
+device_set_active_job (HddDevice *device, const char *path)
+{
+  hdd_dbus_pci_device_set_active_job (HDD_DBUS_PCI_DEVICE (device), path);
+}
+
+static const HddDeviceServices *
+device_get_services (HddDevice *device)
+{
+  return HDD_PCI_DEVICE (device)->services;
+}
+
+static gboolean
+device_check_unplug (HddDevice *device, GError **error)
+{
+  return TRUE;
+}
+
+/* As BindVfio does: a device whose group cannot be bound is refused now. */
+static gboolean
+device_check_attach (HddDevice *device, GError **error)
+{
+  HddPciDevice *self = HDD_PCI_DEVICE (device);
+  g_autofree char *driver = hdd_pci_sysfs_read_driver (self->address);
+  g_autoptr(GPtrArray) plan = NULL;
+  int group;
+
+  if (hdd_pci_sysfs_driver_is_vfio (driver))
+    return TRUE;
+  plan = hdd_group_plan_bind (self->address, FALSE, &group, error);
+  return plan != NULL;
+}
+
+static const HddMdevConfig *
+device_get_definition (HddDevice *device)
+{
+  return NULL;
+}
+
+static void
+hdd_pci_device_device_init (HddDeviceInterface *iface)
+{
+  iface->get_key = device_get_key;
+  iface->get_object_path = device_get_object_path;
+  iface->get_domain = device_get_domain;
+  iface->get_active_job = device_get_active_job;
+  iface->set_active_job = device_set_active_job;
+  iface->get_services = device_get_services;
+  iface->check_unplug = device_check_unplug;
+  iface->check_attach = device_check_attach;
+  iface->get_definition = device_get_definition;
 }

@@ -2,24 +2,22 @@
 #pragma once
 
 #include "hdd-dbus-generated.h"
+#include "hdd-device.h"
 
 #include <gudev/gudev.h>
 
 G_BEGIN_DECLS
 
-typedef struct _HddManager HddManager;
-
 #define HDD_TYPE_PCI_DEVICE (hdd_pci_device_get_type ())
 G_DECLARE_FINAL_TYPE (HddPciDevice, hdd_pci_device, HDD, PCI_DEVICE, HddDbusPciDeviceSkeleton)
 
-/* @address must be canonical. */
-HddPciDevice *hdd_pci_device_new (HddManager  *manager,
-                                  const char  *address,
-                                  GUdevDevice *udev);
+/* @address must be canonical.  The object implements HddDevice. */
+HddPciDevice *hdd_pci_device_new (const HddDeviceServices *services,
+                                  const char              *address,
+                                  GUdevDevice             *udev);
 
 const char *hdd_pci_device_get_address     (HddPciDevice *self);
 const char *hdd_pci_device_get_object_path (HddPciDevice *self);
-HddManager *hdd_pci_device_get_manager     (HddPciDevice *self);
 
 /* Sets Domain to what libvirt's last scan says (hdd-libvirt.h). */
 void hdd_pci_device_update_domain (HddPciDevice *self);

@@ -1,0 +1,298 @@
+#include "hdd-job-table.h"
+
+#include "hdd-authority.h"
+#include "hdd-error.h"
+#include "hdd-log.h"
+#include "hdd-names.h"
+#include "hdd-options.h"
+
+/* How often a stop looks whether the jobs ended, and says what it waits for. */
+#define STOP_POLL_MS 100
+#define STOP_REPORT_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+struct _HddJobTable
+{
+  GObject                   parent;
+
+  GDBusObjectManagerServer *object_manager;
+  HddAuthority             *authority;
+  GHashTable               *jobs;      /* id -> HddJob */
+  guint                     next_id;
+
+  /* Stopping (hdd_job_table_stop): no new work, waiting for the jobs. */
+  gboolean                  stopping;
+  guint                     stop_timer;
+  gint64                    stop_next_report;
+  GSourceFunc               stop_done;
+  gpointer                  stop_data;
+};
+
+enum { SIGNAL_JOB_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (HddJobTable, hdd_job_table, G_TYPE_OBJECT)
+
+static void
+hdd_job_table_finalize (GObject *object)
+{
+  HddJobTable *self = HDD_JOB_TABLE (object);
+
+  g_clear_handle_id (&self->stop_timer, g_source_remove);
+  g_hash_table_unref (self->jobs);
+  g_clear_object (&self->object_manager);
+  g_clear_object (&self->authority);
+  G_OBJECT_CLASS (hdd_job_table_parent_class)->finalize (object);
+}
+
+static void
+hdd_job_table_class_init (HddJobTableClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hdd_job_table_finalize;
+  signals[SIGNAL_JOB_FINISHED] =
+    g_signal_new ("job-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 2, HDD_TYPE_JOB, G_TYPE_OBJECT);
+}
+
+static void
+hdd_job_table_init (HddJobTable *self)
+{
+  self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  self->next_id = 1;
+}
+
+HddJobTable *
+hdd_job_table_new (GDBusObjectManagerServer *object_manager,
+                   HddAuthority             *authority)
+{
+  HddJobTable *self = g_object_new (HDD_TYPE_JOB_TABLE, NULL);
+
+  self->object_manager = g_object_ref (object_manager);
+  self->authority = g_object_ref (authority);
+  return self;
+}
+
+HddJob *
+hdd_job_table_lookup (HddJobTable *self,
+                      guint        id)
+{
+  return g_hash_table_lookup (self->jobs, GUINT_TO_POINTER (id));
+}
+
+/* ---- A job's life ---- */
+
+static gboolean
+forget_job (gpointer data)
+{
+  HddJob *job = data;
+  HddJobTable *self = g_object_get_data (G_OBJECT (job), "hdd-job-table");
+
+  g_dbus_object_manager_server_unexport (self->object_manager, hdd_job_get_object_path (job));
+  g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (job)));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpointer user_data)
+{
+  HddJobTable *self = user_data;
+  HddJob *job = HDD_JOB (iface);
+  HddDevice *device = g_object_get_data (G_OBJECT (job), "hdd-device");
+
+  if (device && g_str_equal (hdd_device_get_active_job (device), hdd_job_get_object_path (job)))
+    hdd_device_set_active_job (device, "/");
+  g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job, device);
+  g_object_set_data (G_OBJECT (job), "hdd-job-table", self);
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, HDD_JOB_TABLE_RETENTION_S, forget_job,
+                              g_object_ref (job), g_object_unref);
+}
+
+static void
+do_cancel (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (hdd_job_cancel (HDD_JOB (object), &error))
+    hdd_dbus_job_complete_cancel (HDD_DBUS_JOB (object), invocation);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+/* The caller that started a job may cancel it; anyone else needs
+ * org.hostdevd1.cancel-any. */
+static gboolean
+on_handle_cancel (HddDbusJob *iface, GDBusMethodInvocation *invocation,
+                  GVariant *options, gpointer user_data)
+{
+  HddJobTable *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hdd_options_check (options, NULL, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else if (g_strcmp0 (hdd_dbus_job_get_started_by (iface),
+                      g_dbus_method_invocation_get_sender (invocation)) == 0)
+    do_cancel (iface, invocation, options);
+  else
+    hdd_authority_dispatch (self->authority, G_OBJECT (iface), invocation, options,
+                            HDD_ACTION_CANCEL_ANY, do_cancel);
+  return TRUE;
+}
+
+static HddJob *
+start (HddJobTable *self, HddDevice *device, const char *object_path, const char *subject,
+       GDBusMethodInvocation *invocation, HddJobWork work)
+{
+  const char *objects[] = { object_path, NULL };
+  const char *sender = invocation ? g_dbus_method_invocation_get_sender (invocation) : NULL;
+  guint id = self->next_id++;
+  HddJob *job = hdd_job_new (id, work.operation, objects, sender);
+  g_autoptr(HddDbusObjectSkeleton) object = hdd_dbus_object_skeleton_new (
+    hdd_job_get_object_path (job));
+
+  g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
+  if (device)
+    {
+      g_object_set_data_full (G_OBJECT (job), "hdd-device", g_object_ref (device), g_object_unref);
+      hdd_device_set_active_job (device, hdd_job_get_object_path (job));
+    }
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
+  g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object),
+                                        G_DBUS_INTERFACE_SKELETON (job));
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+
+  hdd_message (subject, id, "Job %u: %s %s, started by %s",
+               id, work.operation, subject, sender ? sender : "hostdevd");
+  if (self->stopping)
+    {
+      /* Nothing new starts while the daemon waits for its jobs to end: the
+       * job ends cancelled before it touched anything. */
+      hdd_job_step (job, "hostdevd is stopping; ask again once it is back");
+      hdd_job_cancel (job, NULL);
+    }
+  hdd_job_run (job, work.func, work.data, work.destroy);
+  return job;
+}
+
+HddJob *
+hdd_job_table_start (HddJobTable           *self,
+                     HddDevice             *device,
+                     GDBusMethodInvocation *invocation,
+                     HddJobWork             work)
+{
+  return start (self, device, hdd_device_get_object_path (device), hdd_device_get_key (device),
+                invocation, work);
+}
+
+HddJob *
+hdd_job_table_start_for (HddJobTable           *self,
+                         const char            *object_path,
+                         const char            *subject,
+                         GDBusMethodInvocation *invocation,
+                         HddJobWork             work)
+{
+  return start (self, NULL, object_path, subject, invocation, work);
+}
+
+guint
+hdd_job_table_note_qemu (HddJobTable *self,
+                         const char  *object_path,
+                         const char  *text,
+                         const char  *failure)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint noted = 0;
+
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJobState state = hdd_job_get_state (value);
+
+      if ((state == HDD_JOB_RUNNING || state == HDD_JOB_WAITING_FOR_RELEASE) &&
+          hdd_job_has_object (value, object_path))
+        {
+          hdd_job_note_qemu (value, text, failure);
+          noted++;
+        }
+    }
+  return noted;
+}
+
+/* ---- Stopping ---- */
+
+static guint
+unfinished_jobs (HddJobTable *self, GString *which)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJob *job = value;
+
+      if (hdd_job_is_finished (job))
+        continue;
+      n++;
+      g_string_append_printf (which, "%sjob %u (%s, %s: %s)", which->len ? "; " : "",
+                              hdd_job_get_id (job),
+                              hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)),
+                              hdd_dbus_job_get_state (HDD_DBUS_JOB (job)),
+                              hdd_dbus_job_get_status (HDD_DBUS_JOB (job)));
+    }
+  return n;
+}
+
+static gboolean
+on_stop_timer (gpointer user_data)
+{
+  HddJobTable *self = user_data;
+  g_autoptr(GString) which = g_string_new (NULL);
+  gint64 now = g_get_monotonic_time ();
+
+  if (unfinished_jobs (self, which) == 0)
+    {
+      self->stop_timer = 0;
+      self->stop_done (self->stop_data);
+      return G_SOURCE_REMOVE;
+    }
+  /* A job waiting for a VM to release a device takes as long as the VM:
+   * say now and then what the stop waits for. */
+  if (now >= self->stop_next_report)
+    {
+      hdd_message (NULL, 0, "Stopping: waiting for %s", which->str);
+      self->stop_next_report = now + STOP_REPORT_INTERVAL_US;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+hdd_job_table_stop (HddJobTable *self,
+                    GSourceFunc  done,
+                    gpointer     user_data)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+  self->stop_done = done;
+  self->stop_data = user_data;
+
+  /* A job that can still be cancelled has done nothing it cannot undo: it
+   * rolls back.  The others have started what only the kernel can finish
+   * (an unbind, an mdev removal) and run to their end, so that no device
+   * is left half-bound. */
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddJob *job = value;
+
+      if (!hdd_job_is_finished (job) && hdd_job_cancel (job, NULL))
+        hdd_message (NULL, hdd_job_get_id (job), "Stopping: cancelled job %u (%s)",
+                     hdd_job_get_id (job), hdd_dbus_job_get_operation (HDD_DBUS_JOB (job)));
+    }
+  self->stop_timer = g_timeout_add (STOP_POLL_MS, on_stop_timer, self);
+}
