@@ -20,9 +20,11 @@ A module is a .c and its .h; an include of the module's own header or of a
 header of the same layer is fine, as long as no cycle of modules results.
 
 Prefix: a function that is not static carries its file's prefix
-(hdd-pci-sysfs.c: hdd_pci_sysfs_), or is a method of a type the file's
-header declares (hdd-store.h declares HddBinding: hdd_binding_free).
-common/ is shared with the CLI and keeps its names (hdd-mdev-names.c).
+(hdd-pci-sysfs.c: hdd_pci_sysfs_; hostdevctl-client.c: hdc_client_), or is
+a method of a type the file's header declares (hdd-store.h declares
+HddBinding: hdd_binding_free).  The CLI's subcommands are named after the
+command they run (hdc_cmd_bind, hdc_mdev_create: hostdevctl.c's table).
+common/ is shared by both and keeps its names (hdd-mdev-names.c).
 """
 import os
 import re
@@ -143,13 +145,23 @@ def snake(name):
     return re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower() + '_'
 
 
+def cli_sources():
+    cli = os.path.join(TOP, 'cli')
+    return [os.path.join(cli, n) for n in sorted(os.listdir(cli))
+            if n.endswith('.c') and n != 'hostdevctl.c']
+
+
 def check_prefix():
     problems = []
-    for path, layer in sorted(sources().items()):
-        if layer in ('common', 'main') or not path.endswith('.c'):
-            continue
-        prefix = module(path).replace('-', '_') + '_'
-        prefixes = [prefix]
+    daemon = [p for p, layer in sorted(sources().items())
+              if layer not in ('common', 'main') and p.endswith('.c')]
+    for path in daemon + cli_sources():
+        if path in daemon:
+            prefix = module(path).replace('-', '_') + '_'
+            prefixes = [prefix]
+        else:
+            prefix = 'hdc_' + module(path)[len('hostdevctl-'):].replace('-', '_') + '_'
+            prefixes = [prefix, 'hdc_cmd_', 'hdc_mdev_']
         header = path[:-2] + '.h'
         if os.path.exists(header):
             with open(header) as f:

@@ -1,5 +1,6 @@
-/* The one place that decides whether a caller may do something: polkit,
- * asked asynchronously, denying whenever polkit cannot answer. */
+/* Whether a caller may do something: polkit, asked asynchronously, denying
+ * whenever polkit cannot answer.  Which action a method needs is decided in
+ * one place above it (dbus/hdd-bouncer.c). */
 #pragma once
 
 #include <gio/gio.h>
@@ -25,25 +26,5 @@ void hdd_authority_check (HddAuthority          *self,
 gboolean hdd_authority_check_finish (HddAuthority *self,
                                      GAsyncResult *result,
                                      GError      **error);
-
-G_END_DECLS
-
-G_BEGIN_DECLS
-
-/* Called once the caller was found authorized. */
-typedef void (*HddAuthorizedFunc) (gpointer               object,
-                                   GDBusMethodInvocation *invocation,
-                                   GVariant              *options);
-
-/* Checks @action_id for the sender of @invocation (interactive when
- * @options says "allow-interaction") and then calls @func, or returns
- * org.hostdevd1.Error.NotAuthorized to the caller.  Holds a reference on
- * @object, @invocation and @options until then. */
-void hdd_authority_dispatch (HddAuthority          *self,
-                             GObject               *object,
-                             GDBusMethodInvocation *invocation,
-                             GVariant              *options,
-                             const char            *action_id,
-                             HddAuthorizedFunc      func);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 #include "hdd-domain-methods.h"
 
 #include "hdd-attach.h"
-#include "hdd-authority.h"
+#include "hdd-bouncer.h"
 #include "hdd-context.h"
 #include "hdd-device.h"
 #include "hdd-error.h"
@@ -68,67 +68,79 @@ start_job (Target *t, GDBusMethodInvocation *invocation, HddJobWork work)
                                          g_variant_new ("(o)", hdd_job_get_object_path (job)));
 }
 
-static void
-authorize (Target *t, GObject *object, GDBusMethodInvocation *invocation, GVariant *options,
-           const char *action, HddAuthorizedFunc func)
-{
-  hdd_authority_dispatch (t->services->authority, object, invocation, options, action, func);
-}
-
 static HddLibvirt *
 libvirt_of (Target *t)
 {
   return hdd_context_get_libvirt (t->services->context);
 }
 
-static gboolean
-fail (GDBusMethodInvocation *invocation, GError *error)
+static void
+bouncer_dispatch (GObject *object, GDBusMethodInvocation *invocation, GVariant *options,
+                  HddBouncerCall call)
 {
-  g_dbus_method_invocation_return_gerror (invocation, error);
-  return TRUE;
+  call.object = object;
+  hdd_bouncer_dispatch (hdd_device_get_services (HDD_DEVICE (object))->authority, invocation,
+                        options, &call);
 }
 
 static gboolean
-supports_revoke (Target *t)
+check_libvirt (HddLibvirt *libvirt, const char *what, GError **error)
 {
-  return t->services->supports_revoke;
+  if (hdd_libvirt_is_connected (libvirt))
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED,
+               "Cannot %s: hostdevd is not connected to libvirt (%s)", what,
+               hdd_libvirt_get_uri (libvirt));
+  return FALSE;
 }
 
-/* ---- Unplug ---- */
+/* ---- Unplug and DetachFromDomain ---- */
+
+typedef struct {
+  GVariant        *options;
+  HddUnplugOptions parsed;
+} UnplugRequest;
 
 static void
-do_unplug (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+unplug_request_free (gpointer data)
 {
-  g_auto(Target) t = { 0 };
-  HddUnplugOptions o;
+  UnplugRequest *r = data;
 
-  g_autoptr(GError) error = NULL;
+  g_variant_unref (r->options);
+  g_free (r);
+}
+
+static UnplugRequest *
+unplug_request_new (GVariant *options)
+{
+  UnplugRequest *r = g_new0 (UnplugRequest, 1);
+
+  r->options = g_variant_ref (options);
+  return r;
+}
+
+/* The options, parsed as things are now (SupportsRevoke may change), and a
+ * device that can be unplugged (an mdev that runs). */
+static gboolean
+check_unplug (gpointer object, gpointer request, GError **error)
+{
+  UnplugRequest *r = request;
+  g_auto(Target) t = { 0 };
 
   target_init (&t, object);
-  /* Checked in the call already; checked again, as SupportsRevoke may
-   * have changed meanwhile. */
-  if (!hdd_unplug_options_parse (options, supports_revoke (&t), &o, &error))
-    {
-      fail (invocation, error);
-      return;
-    }
+  return hdd_unplug_options_parse (r->options, t.services->supports_revoke, &r->parsed, error) &&
+         hdd_device_check_unplug (t.device, error);
+}
+
+static void
+run_unplug (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  UnplugRequest *r = request;
+  g_auto(Target) t = { 0 };
+
+  target_init (&t, object);
   start_job (&t, invocation, (HddJobWork) { "unplug", hdd_unplug_run,
-             hdd_unplug_new (t.services->context, t.key, &o, FALSE), hdd_unplug_free });
-}
-
-/* The caller may unplug; destroying a guest is asked for separately. */
-static void
-on_unplug_authorized (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
-{
-  g_auto(Target) t = { 0 };
-  const char *policy = NULL;
-
-  target_init (&t, object);
-  if (g_variant_lookup (options, "policy", "&s", &policy) &&
-      g_str_equal (policy, hdd_unplug_policy_to_string (HDD_UNPLUG_POLICY_DESTROY_DOMAIN)))
-    authorize (&t, object, invocation, options, HDD_ACTION_DESTROY_DOMAIN, do_unplug);
-  else
-    do_unplug (object, invocation, options);
+             hdd_unplug_new (t.services->context, t.key, &r->parsed, FALSE), hdd_unplug_free });
 }
 
 gboolean
@@ -136,18 +148,61 @@ hdd_domain_methods_unplug (GObject               *object,
                            GDBusMethodInvocation *invocation,
                            GVariant              *options)
 {
-  g_auto(Target) t = { 0 };
-  g_autoptr(GError) error = NULL;
-  HddUnplugOptions o;
+  const char *policy = NULL;
+  gboolean destroy;
 
-  target_init (&t, object);
   if (!hdd_options_check_call (invocation, options, unplug_options))
     return TRUE;
-  if (!hdd_unplug_options_parse (options, supports_revoke (&t), &o, &error))
-    return fail (invocation, error);
-  if (!hdd_device_check_unplug (t.device, &error))
-    return fail (invocation, error);
-  authorize (&t, object, invocation, options, HDD_ACTION_UNPLUG, on_unplug_authorized);
+  /* Destroying a guest at the deadline is an action of its own. */
+  destroy = g_variant_lookup (options, "policy", "&s", &policy) &&
+            g_str_equal (policy, hdd_unplug_policy_to_string (HDD_UNPLUG_POLICY_DESTROY_DOMAIN));
+  bouncer_dispatch (object, invocation, options,
+                    (HddBouncerCall) { .request = unplug_request_new (options),
+                                       .request_free = unplug_request_free,
+                                       .check = check_unplug, .run = run_unplug,
+                                       .also = destroy ? HDD_ACTION_DESTROY_DOMAIN : NULL });
+  return TRUE;
+}
+
+/* DetachFromDomain: libvirt only, never the kernel, so no revoke. */
+static gboolean
+check_detach (gpointer object, gpointer request, GError **error)
+{
+  UnplugRequest *r = request;
+  g_auto(Target) t = { 0 };
+
+  target_init (&t, object);
+  if (!hdd_unplug_options_parse (r->options, FALSE, &r->parsed, error) ||
+      !check_libvirt (libvirt_of (&t), "detach a device from a domain", error))
+    return FALSE;
+  if (*t.domain)
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_FOUND,
+               "%s is not attached to a running libvirt domain", t.name);
+  return FALSE;
+}
+
+static void
+run_detach (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  UnplugRequest *r = request;
+  g_auto(Target) t = { 0 };
+
+  target_init (&t, object);
+  start_job (&t, invocation, (HddJobWork) { "detach-from-domain", hdd_unplug_run,
+             hdd_unplug_new (t.services->context, t.key, &r->parsed, TRUE), hdd_unplug_free });
+}
+
+gboolean
+hdd_domain_methods_detach (GObject               *object,
+                           GDBusMethodInvocation *invocation,
+                           GVariant              *options)
+{
+  if (hdd_options_check_call (invocation, options, detach_options))
+    bouncer_dispatch (object, invocation, options,
+                      (HddBouncerCall) { .request = unplug_request_new (options),
+                                         .request_free = unplug_request_free,
+                                         .check = check_detach, .run = run_detach });
   return TRUE;
 }
 
@@ -155,7 +210,7 @@ hdd_domain_methods_unplug (GObject               *object,
 
 gboolean
 hdd_domain_methods_check_name (const char *name,
-                       GError    **error)
+                               GError    **error)
 {
   const char *p;
 
@@ -181,31 +236,61 @@ bad:
   }
 }
 
-static void
-do_attach (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
-{
-  g_auto(Target) t = { 0 };
-  const HddMdevConfig *definition = NULL;
-  const char *domain = g_object_get_data (G_OBJECT (invocation), "hdd-domain");
-  gboolean persistent = hdd_options_get_boolean (options, "persistent", FALSE);
-  gboolean rom_bar = hdd_options_get_boolean (options, "rom-bar", TRUE);
+typedef struct {
+  char     *domain;
+  gboolean  persistent;
+  gboolean  rom_bar_off;
+} AttachRequest;
 
-  target_init (&t, object);
-  definition = hdd_device_get_definition (t.device);
-  start_job (&t, invocation, (HddJobWork) { "attach-to-domain", hdd_attach_run,
-             hdd_attach_new (t.services->context, t.key, domain, definition, persistent,
-                             !rom_bar), hdd_attach_free });
+static void
+attach_request_free (gpointer data)
+{
+  AttachRequest *r = data;
+
+  g_free (r->domain);
+  g_free (r);
 }
 
+/* A running domain that does not have the device yet, and a device that
+ * can be made ready (a viable group, an mdev that runs or is defined). */
 static gboolean
-check_libvirt (HddLibvirt *libvirt, const char *what, GError **error)
+check_attach (gpointer object, gpointer request, GError **error)
 {
-  if (hdd_libvirt_is_connected (libvirt))
-    return TRUE;
-  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED,
-               "Cannot %s: hostdevd is not connected to libvirt (%s)", what,
-               hdd_libvirt_get_uri (libvirt));
-  return FALSE;
+  AttachRequest *r = request;
+  g_auto(Target) t = { 0 };
+  HddLibvirt *libvirt;
+
+  target_init (&t, object);
+  libvirt = libvirt_of (&t);
+  if (!hdd_domain_methods_check_name (r->domain, error) ||
+      !check_libvirt (libvirt, "attach a device to a domain", error))
+    return FALSE;
+  if (!hdd_libvirt_domain_is_running (libvirt, r->domain))
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "No running libvirt domain is named %s",
+                   r->domain);
+      return FALSE;
+    }
+  if (*t.domain)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY, "%s is attached to domain %s already",
+                   t.name, t.domain);
+      return FALSE;
+    }
+  return hdd_device_check_attach (t.device, error);
+}
+
+static void
+run_attach (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  AttachRequest *r = request;
+  g_auto(Target) t = { 0 };
+
+  target_init (&t, object);
+  start_job (&t, invocation, (HddJobWork) { "attach-to-domain", hdd_attach_run,
+             hdd_attach_new (t.services->context, t.key, r->domain,
+                             hdd_device_get_definition (t.device), r->persistent,
+                             r->rom_bar_off), hdd_attach_free });
 }
 
 gboolean
@@ -214,77 +299,16 @@ hdd_domain_methods_attach (GObject               *object,
                            const char            *domain,
                            GVariant              *options)
 {
-  g_auto(Target) t = { 0 };
-  g_autoptr(GError) error = NULL;
-  HddLibvirt *libvirt;
+  AttachRequest *r;
 
-  target_init (&t, object);
-  libvirt = libvirt_of (&t);
   if (!hdd_options_check_call (invocation, options, attach_options))
     return TRUE;
-  if (!hdd_domain_methods_check_name (domain, &error) ||
-      !check_libvirt (libvirt, "attach a device to a domain", &error))
-    return fail (invocation, error);
-  if (!hdd_libvirt_domain_is_running (libvirt, domain))
-    {
-      g_set_error (&error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "No running libvirt domain is named %s",
-                   domain);
-      return fail (invocation, error);
-    }
-  if (*t.domain)
-    {
-      g_set_error (&error, HDD_ERROR, HDD_ERROR_BUSY, "%s is attached to domain %s already",
-                   t.name, t.domain);
-      return fail (invocation, error);
-    }
-  if (!hdd_device_check_attach (t.device, &error))
-    return fail (invocation, error);
-  g_object_set_data_full (G_OBJECT (invocation), "hdd-domain", g_strdup (domain), g_free);
-  authorize (&t, object, invocation, options, HDD_ACTION_ATTACH, do_attach);
-  return TRUE;
-}
-
-/* ---- DetachFromDomain ---- */
-
-static void
-do_detach (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
-{
-  g_auto(Target) t = { 0 };
-  HddUnplugOptions o;
-
-  g_autoptr(GError) error = NULL;
-
-  target_init (&t, object);
-  if (!hdd_unplug_options_parse (options, FALSE, &o, &error))
-    {
-      fail (invocation, error);
-      return;
-    }
-  start_job (&t, invocation, (HddJobWork) { "detach-from-domain", hdd_unplug_run,
-             hdd_unplug_new (t.services->context, t.key, &o, TRUE), hdd_unplug_free });
-}
-
-gboolean
-hdd_domain_methods_detach (GObject               *object,
-                           GDBusMethodInvocation *invocation,
-                           GVariant              *options)
-{
-  g_auto(Target) t = { 0 };
-  g_autoptr(GError) error = NULL;
-  HddUnplugOptions o;
-
-  target_init (&t, object);
-  if (!hdd_options_check_call (invocation, options, detach_options))
-    return TRUE;
-  if (!hdd_unplug_options_parse (options, FALSE, &o, &error) ||
-      !check_libvirt (libvirt_of (&t), "detach a device from a domain", &error))
-    return fail (invocation, error);
-  if (*t.domain == '\0')
-    {
-      g_set_error (&error, HDD_ERROR, HDD_ERROR_NOT_FOUND,
-                   "%s is not attached to a running libvirt domain", t.name);
-      return fail (invocation, error);
-    }
-  authorize (&t, object, invocation, options, HDD_ACTION_ATTACH, do_detach);
+  r = g_new0 (AttachRequest, 1);
+  r->domain = g_strdup (domain);
+  r->persistent = hdd_options_get_boolean (options, "persistent", FALSE);
+  r->rom_bar_off = !hdd_options_get_boolean (options, "rom-bar", TRUE);
+  bouncer_dispatch (object, invocation, options,
+                    (HddBouncerCall) { .request = r, .request_free = attach_request_free,
+                                       .check = check_attach, .run = run_attach });
   return TRUE;
 }

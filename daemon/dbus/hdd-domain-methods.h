@@ -25,6 +25,6 @@ gboolean hdd_domain_methods_detach (GObject               *object,
 /* A libvirt domain name as a caller may give it: 1 to 255 bytes of UTF-8,
  * no control characters, no '/'.  Fails with InvalidArgument. */
 gboolean hdd_domain_methods_check_name (const char *name,
-                                GError    **error);
+                                        GError    **error);
 
 G_END_DECLS

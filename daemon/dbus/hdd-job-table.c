@@ -1,6 +1,7 @@
 #include "hdd-job-table.h"
 
 #include "hdd-authority.h"
+#include "hdd-bouncer.h"
 #include "hdd-error.h"
 #include "hdd-log.h"
 #include "hdd-names.h"
@@ -107,7 +108,7 @@ on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpoi
 }
 
 static void
-do_cancel (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+run_cancel (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   g_autoptr(GError) error = NULL;
 
@@ -130,10 +131,10 @@ on_handle_cancel (HddDbusJob *iface, GDBusMethodInvocation *invocation,
     g_dbus_method_invocation_return_gerror (invocation, error);
   else if (g_strcmp0 (hdd_dbus_job_get_started_by (iface),
                       g_dbus_method_invocation_get_sender (invocation)) == 0)
-    do_cancel (iface, invocation, options);
+    run_cancel (iface, invocation, NULL);
   else
-    hdd_authority_dispatch (self->authority, G_OBJECT (iface), invocation, options,
-                            HDD_ACTION_CANCEL_ANY, do_cancel);
+    hdd_bouncer_dispatch (self->authority, invocation, options,
+                          &(HddBouncerCall) { .object = iface, .run = run_cancel });
   return TRUE;
 }
 

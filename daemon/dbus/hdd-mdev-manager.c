@@ -3,7 +3,7 @@
 #include "hdd-error.h"
 #include "hdd-holders.h"
 #include "hdd-log.h"
-#include "hdd-authority.h"
+#include "hdd-bouncer.h"
 #include "hdd-job-table.h"
 #include "hdd-libvirt.h"
 #include "hdd-mdev-names.h"
@@ -17,8 +17,6 @@
 
 #include <gudev/gudev.h>
 
-/* Where a method call keeps its checked request until polkit answered. */
-#define REQUEST_KEY "hdd-mdev-request"
 
 struct _HddMdevManager
 {
@@ -127,13 +125,6 @@ hdd_mdev_manager_get_directory (HddMdevManager *self)
   return self->directory;
 }
 
-static void
-authorize (HddMdevManager *self, GDBusMethodInvocation *invocation, GVariant *options,
-           const char *action_id, HddAuthorizedFunc func)
-{
-  hdd_authority_dispatch (self->services->authority, G_OBJECT (self), invocation, options,
-                          action_id, func);
-}
 
 /* ---- Types ---- */
 
@@ -713,23 +704,33 @@ check_uuid_free (HddMdevManager *self, const char *uuid, GError **error)
 }
 
 static void
-do_create (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+bouncer_dispatch (HddMdevManager *self, GDBusMethodInvocation *invocation, GVariant *options,
+                  HddBouncerCall call)
+{
+  call.object = self;
+  hdd_bouncer_dispatch (self->services->authority, invocation, options, &call);
+}
+
+/* CreateMdev: the UUID is free and the kernel can create it. */
+static gboolean
+check_create (gpointer object, gpointer request, GError **error)
 {
   HddMdevManager *self = object;
-  HddMdevConfig *c = g_object_get_data (G_OBJECT (invocation), REQUEST_KEY);
-  g_autoptr(GError) error = NULL;
-  HddMdev *mdev;
-  HddJob *job;
+  HddMdevConfig *c = request;
 
-  /* Another call may have taken the UUID while polkit was asked. */
-  if (!check_uuid_free (self, c->uuid, &error))
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return;
-    }
-  mdev = ensure_mdev (self, c->uuid);
-  job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (mdev), invocation,
-                             hdd_mdev_ops_create (self->services->context, c, "create-mdev"));
+  return check_uuid_free (self, c->uuid, error) && hdd_mdev_ops_check_create (c, error);
+}
+
+static void
+run_create (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  HddMdevManager *self = object;
+  HddMdevConfig *c = request;
+  HddMdev *mdev = ensure_mdev (self, c->uuid);
+  HddJob *job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (mdev), invocation,
+                                     hdd_mdev_ops_create (self->services->context, c,
+                                                          "create-mdev"));
+
   hdd_mdev_set_created (mdev, c);
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(oo)", hdd_mdev_get_object_path (mdev),
@@ -746,20 +747,18 @@ hdd_mdev_manager_handle_create (HddMdevManager        *self,
                                 GVariant              *attributes,
                                 GVariant              *options)
 {
-  g_autoptr(HddMdevConfig) c = NULL;
   g_autoptr(GError) error = NULL;
+  HddMdevConfig *c;
 
   if (!hdd_options_check_call (invocation, options, NULL))
     return TRUE;
   c = config_from_call (parent, type, uuid, attributes, FALSE, &error);
-  if (c == NULL || !check_uuid_free (self, c->uuid, &error) ||
-      !hdd_mdev_ops_check_create (c, &error))
+  if (c == NULL)
     return reply_error (invocation, error);
-
-  g_object_set_data_full (G_OBJECT (invocation), REQUEST_KEY, g_steal_pointer (&c),
-                          (GDestroyNotify) hdd_mdev_config_free);
-  authorize (self, invocation, options, HDD_ACTION_MDEV,
-                              do_create);
+  bouncer_dispatch (self, invocation, options,
+                    (HddBouncerCall) { .request = c,
+                                       .request_free = (GDestroyNotify) hdd_mdev_config_free,
+                                       .check = check_create, .run = run_create });
   return TRUE;
 }
 
@@ -768,23 +767,31 @@ static const HddOptionSpec define_options[] = {
   { NULL }
 };
 
-static void
-do_define (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+/* DefineMdev: no definition of the UUID yet. */
+static gboolean
+check_define (gpointer object, gpointer request, GError **error)
 {
   HddMdevManager *self = object;
-  HddMdevConfig *c = g_object_get_data (G_OBJECT (invocation), REQUEST_KEY);
-  g_autoptr(GError) error = NULL;
+  HddMdevConfig *c = request;
   HddMdev *mdev;
 
   reload_definitions (self);
   mdev = lookup (self, c->uuid);
-  if (mdev && hdd_mdev_get_definition (mdev))
-    {
-      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
-                                             "mdev %s is defined already (on %s)", c->uuid,
-                                             hdd_mdev_get_definition (mdev)->parent);
-      return;
-    }
+  if (mdev == NULL || hdd_mdev_get_definition (mdev) == NULL)
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS, "mdev %s is defined already (on %s)",
+               c->uuid, hdd_mdev_get_definition (mdev)->parent);
+  return FALSE;
+}
+
+static void
+run_define (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  HddMdevManager *self = object;
+  HddMdevConfig *c = request;
+  g_autoptr(GError) error = NULL;
+  HddMdev *mdev;
+
   if (!hdd_mdevctl_save (self->directory, c, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
@@ -808,29 +815,19 @@ hdd_mdev_manager_handle_define (HddMdevManager        *self,
                                 GVariant              *attributes,
                                 GVariant              *options)
 {
-  g_autoptr(HddMdevConfig) c = NULL;
   g_autoptr(GError) error = NULL;
-  HddMdev *mdev;
+  HddMdevConfig *c;
 
   if (!hdd_options_check_call (invocation, options, define_options))
     return TRUE;
   c = config_from_call (parent, type, uuid, attributes, TRUE, &error);
   if (c == NULL)
     return reply_error (invocation, error);
-  reload_definitions (self);
-  mdev = lookup (self, c->uuid);
-  if (mdev && hdd_mdev_get_definition (mdev))
-    {
-      g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
-                                             "mdev %s is defined already (on %s)", c->uuid,
-                                             hdd_mdev_get_definition (mdev)->parent);
-      return TRUE;
-    }
   c->autostart = hdd_options_get_boolean (options, "autostart", FALSE);
-  g_object_set_data_full (G_OBJECT (invocation), REQUEST_KEY, g_steal_pointer (&c),
-                          (GDestroyNotify) hdd_mdev_config_free);
-  authorize (self, invocation, options,
-                              HDD_ACTION_MDEV_DEFINE, do_define);
+  bouncer_dispatch (self, invocation, options,
+                    (HddBouncerCall) { .request = c,
+                                       .request_free = (GDestroyNotify) hdd_mdev_config_free,
+                                       .check = check_define, .run = run_define });
   return TRUE;
 }
 

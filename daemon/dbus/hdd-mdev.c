@@ -5,7 +5,7 @@
 #include "hdd-error.h"
 #include "hdd-holders.h"
 #include "hdd-libvirt.h"
-#include "hdd-authority.h"
+#include "hdd-bouncer.h"
 #include "hdd-device.h"
 #include "hdd-job-table.h"
 #include "hdd-log.h"
@@ -208,104 +208,100 @@ hdd_mdev_set_holders_from (HddMdev   *self,
 /* ---- Methods ---- */
 
 static void
-authorize (HddMdev *self, GDBusMethodInvocation *invocation, GVariant *options,
-           const char *action_id, HddAuthorizedFunc func)
+bouncer_dispatch (HddMdev *self, GDBusMethodInvocation *invocation, GVariant *options,
+                  HddBouncerCall call)
 {
-  hdd_authority_dispatch (self->services->authority, G_OBJECT (self), invocation, options,
-                          action_id, func);
-}
-
-static HddJob *
-start_job (HddMdev *self, GDBusMethodInvocation *invocation, HddJobWork work)
-{
-  return hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation, work);
+  call.object = self;
+  hdd_bouncer_dispatch (self->services->authority, invocation, options, &call);
 }
 
 static void
-return_job (HddMdev *self, GDBusMethodInvocation *invocation, HddJob *job)
+return_job (HddMdev *self, GDBusMethodInvocation *invocation, HddJobWork work)
 {
+  HddJob *job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation, work);
+
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(o)", hdd_job_get_object_path (job)));
 }
 
+static gboolean
+check_running (gpointer object, gpointer request, GError **error)
+{
+  HddMdev *self = object;
+
+  if (hdd_mdev_sysfs_is_active (self->uuid))
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "mdev %s is not running", self->uuid);
+  return FALSE;
+}
+
 static void
-do_remove (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+run_remove (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   HddMdev *self = object;
   const char *operation = g_str_equal (g_dbus_method_invocation_get_method_name (invocation),
                                        "Stop") ? "stop-mdev" : "remove-mdev";
 
-  return_job (self, invocation, start_job (self, invocation,
-                                           hdd_mdev_ops_remove (self->services->context,
-                                                                self->uuid, operation)));
-}
-
-static gboolean
-check_running (HddMdev *self, GDBusMethodInvocation *invocation)
-{
-  if (hdd_mdev_sysfs_is_active (self->uuid))
-    return TRUE;
-  g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
-                                         "mdev %s is not running", self->uuid);
-  return FALSE;
+  return_job (self, invocation, hdd_mdev_ops_remove (self->services->context, self->uuid,
+                                                     operation));
 }
 
 /* Remove and Stop: the same, by two names. */
 static gboolean
 handle_remove (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddMdev *self = HDD_MDEV (iface);
-
-  if (hdd_options_check_call (invocation, options, NULL) && check_running (self, invocation))
-    authorize (self, invocation, options,
-                                HDD_ACTION_MDEV, do_remove);
+  if (hdd_options_check_call (invocation, options, NULL))
+    bouncer_dispatch (HDD_MDEV (iface), invocation, options,
+                      (HddBouncerCall) { .check = check_running, .run = run_remove });
   return TRUE;
 }
 
 static gboolean
-check_defined (HddMdev *self, GDBusMethodInvocation *invocation)
-{
-  if (self->definition)
-    return TRUE;
-  g_dbus_method_invocation_return_error (invocation, HDD_ERROR, HDD_ERROR_NOT_FOUND,
-                                         "mdev %s is not defined", self->uuid);
-  return FALSE;
-}
-
-static void
-do_start (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+check_defined (gpointer object, gpointer request, GError **error)
 {
   HddMdev *self = object;
 
-  return_job (self, invocation, start_job (self, invocation,
-                                           hdd_mdev_ops_create (self->services->context,
-                                                                self->definition, "start-mdev")));
+  if (self->definition)
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_FOUND, "mdev %s is not defined", self->uuid);
+  return FALSE;
+}
+
+/* Start: defined, and the kernel can create it (parent, type, UUID free,
+ * an instance left). */
+static gboolean
+check_start (gpointer object, gpointer request, GError **error)
+{
+  HddMdev *self = object;
+
+  return check_defined (self, request, error) &&
+         hdd_mdev_ops_check_create (self->definition, error);
+}
+
+static void
+run_start (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  HddMdev *self = object;
+
+  return_job (self, invocation, hdd_mdev_ops_create (self->services->context, self->definition,
+                                                     "start-mdev"));
 }
 
 static gboolean
 handle_start (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddMdev *self = HDD_MDEV (iface);
-  g_autoptr(GError) error = NULL;
-
-  if (!hdd_options_check_call (invocation, options, NULL) || !check_defined (self, invocation))
-    return TRUE;
-  if (!hdd_mdev_ops_check_create (self->definition, &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    authorize (self, invocation, options,
-                                HDD_ACTION_MDEV, do_start);
+  if (hdd_options_check_call (invocation, options, NULL))
+    bouncer_dispatch (HDD_MDEV (iface), invocation, options,
+                      (HddBouncerCall) { .check = check_start, .run = run_start });
   return TRUE;
 }
 
 static void
-do_undefine (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+run_undefine (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   HddMdev *self = object;
   g_autoptr(GError) error = NULL;
 
-  if (!check_defined (self, invocation))
-    return;
   if (!hdd_mdevctl_delete (self->directory, self->definition->parent, self->uuid, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
@@ -320,11 +316,9 @@ do_undefine (gpointer object, GDBusMethodInvocation *invocation, GVariant *optio
 static gboolean
 handle_undefine (HddDbusMdev *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddMdev *self = HDD_MDEV (iface);
-
-  if (hdd_options_check_call (invocation, options, NULL) && check_defined (self, invocation))
-    authorize (self, invocation, options,
-                                HDD_ACTION_MDEV_DEFINE, do_undefine);
+  if (hdd_options_check_call (invocation, options, NULL))
+    bouncer_dispatch (HDD_MDEV (iface), invocation, options,
+                      (HddBouncerCall) { .check = check_defined, .run = run_undefine });
   return TRUE;
 }
 

@@ -7,7 +7,7 @@
 #include "hdd-holders.h"
 #include "hdd-libvirt.h"
 #include "hdd-log.h"
-#include "hdd-authority.h"
+#include "hdd-bouncer.h"
 #include "hdd-job-table.h"
 #include "hdd-names.h"
 #include "hdd-options.h"
@@ -230,55 +230,67 @@ static const HddOptionSpec bind_options[] = {
   { NULL }
 };
 
-static void
-do_bind_vfio (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
-{
-  HddPciDevice *self = object;
-  HddBindFlags flags = 0;
-  HddJob *job;
+typedef struct {
+  HddBindFlags flags;
+} BindRequest;
 
-  if (hdd_options_get_boolean (options, "group", FALSE))
-    flags |= HDD_BIND_WHOLE_GROUP;
-  if (hdd_options_get_boolean (options, "persist", FALSE))
-    flags |= HDD_BIND_PERSIST;
-  job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation,
-                             hdd_pci_ops_bind (self->services->context, self->address, flags));
-  hdd_dbus_pci_device_complete_bind_vfio (HDD_DBUS_PCI_DEVICE (self), invocation,
-                                          hdd_job_get_object_path (job));
+static void
+bouncer_dispatch (HddPciDevice *self, GDBusMethodInvocation *invocation, GVariant *options,
+                  HddBouncerCall call)
+{
+  call.object = self;
+  hdd_bouncer_dispatch (self->services->authority, invocation, options, &call);
 }
 
 /* Refuses a binding that cannot work right away, so that the caller gets
  * NotViable from the call itself; the job checks again under the group's
  * lock, where it counts. */
 static gboolean
-check_viable (HddPciDevice *self, GDBusMethodInvocation *invocation, GVariant *options)
+check_bind (gpointer object, gpointer request, GError **error)
 {
-  g_autoptr(GError) error = NULL;
+  HddPciDevice *self = object;
+  BindRequest *r = request;
   g_autoptr(GPtrArray) plan = NULL;
   int group;
 
-  plan = hdd_group_plan_bind (self->address, hdd_options_get_boolean (options, "group", FALSE),
-                              &group, &error);
-  if (plan)
-    return TRUE;
-  g_dbus_method_invocation_return_gerror (invocation, error);
-  return FALSE;
+  plan = hdd_group_plan_bind (self->address, (r->flags & HDD_BIND_WHOLE_GROUP) != 0, &group,
+                              error);
+  return plan != NULL;
+}
+
+static void
+run_bind (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
+{
+  HddPciDevice *self = object;
+  BindRequest *r = request;
+  HddJob *job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation,
+                                     hdd_pci_ops_bind (self->services->context, self->address,
+                                                       r->flags));
+
+  hdd_dbus_pci_device_complete_bind_vfio (HDD_DBUS_PCI_DEVICE (self), invocation,
+                                          hdd_job_get_object_path (job));
 }
 
 static gboolean
 handle_bind_vfio (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddPciDevice *self = HDD_PCI_DEVICE (iface);
+  BindRequest *r;
 
-  if (hdd_options_check_call (invocation, options, bind_options) &&
-      check_viable (self, invocation, options))
-    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
-                            invocation, options, HDD_ACTION_BIND, do_bind_vfio);
+  if (!hdd_options_check_call (invocation, options, bind_options))
+    return TRUE;
+  r = g_new0 (BindRequest, 1);
+  if (hdd_options_get_boolean (options, "group", FALSE))
+    r->flags |= HDD_BIND_WHOLE_GROUP;
+  if (hdd_options_get_boolean (options, "persist", FALSE))
+    r->flags |= HDD_BIND_PERSIST;
+  bouncer_dispatch (HDD_PCI_DEVICE (iface), invocation, options,
+                    (HddBouncerCall) { .request = r, .request_free = g_free,
+                                       .check = check_bind, .run = run_bind });
   return TRUE;
 }
 
 static void
-do_restore (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+run_restore (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   HddPciDevice *self = object;
   HddJob *job = hdd_job_table_start (self->services->jobs, HDD_DEVICE (self), invocation,
@@ -291,16 +303,14 @@ do_restore (gpointer object, GDBusMethodInvocation *invocation, GVariant *option
 static gboolean
 handle_restore (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddPciDevice *self = HDD_PCI_DEVICE (iface);
-
   if (hdd_options_check_call (invocation, options, NULL))
-    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
-                            invocation, options, HDD_ACTION_BIND, do_restore);
+    bouncer_dispatch (HDD_PCI_DEVICE (iface), invocation, options,
+                      (HddBouncerCall) { .run = run_restore });
   return TRUE;
 }
 
 static void
-do_persist (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+run_persist (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   HddPciDevice *self = object;
   HddStore *store = hdd_context_get_store (self->services->context);
@@ -327,16 +337,14 @@ do_persist (gpointer object, GDBusMethodInvocation *invocation, GVariant *option
 static gboolean
 handle_persist (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddPciDevice *self = HDD_PCI_DEVICE (iface);
-
   if (hdd_options_check_call (invocation, options, NULL))
-    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
-                            invocation, options, HDD_ACTION_PERSIST, do_persist);
+    bouncer_dispatch (HDD_PCI_DEVICE (iface), invocation, options,
+                      (HddBouncerCall) { .run = run_persist });
   return TRUE;
 }
 
 static void
-do_forget (gpointer object, GDBusMethodInvocation *invocation, GVariant *options)
+run_forget (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   HddPciDevice *self = object;
   HddStore *store = hdd_context_get_store (self->services->context);
@@ -365,11 +373,9 @@ do_forget (gpointer object, GDBusMethodInvocation *invocation, GVariant *options
 static gboolean
 handle_forget (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVariant *options)
 {
-  HddPciDevice *self = HDD_PCI_DEVICE (iface);
-
   if (hdd_options_check_call (invocation, options, NULL))
-    hdd_authority_dispatch (self->services->authority, G_OBJECT (self),
-                            invocation, options, HDD_ACTION_PERSIST, do_forget);
+    bouncer_dispatch (HDD_PCI_DEVICE (iface), invocation, options,
+                      (HddBouncerCall) { .run = run_forget });
   return TRUE;
 }
 

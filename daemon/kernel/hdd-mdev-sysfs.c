@@ -56,8 +56,8 @@ hdd_mdev_sysfs_list_active (void)
 
 gboolean
 hdd_mdev_sysfs_read_parent_and_type (const char *uuid,
-                               char      **parent,
-                               char      **type)
+                                     char      **parent,
+                                     char      **type)
 {
   g_autofree char *link = hdd_sysfs_path (MDEV_DEVICES "/%s", uuid);
   g_autofree char *type_link = hdd_sysfs_path (MDEV_DEVICES "/%s/mdev_type", uuid);
@@ -99,7 +99,7 @@ hdd_mdev_sysfs_parent_exists (const char *parent)
 
 gboolean
 hdd_mdev_sysfs_type_exists (const char *parent,
-                      const char *type)
+                            const char *type)
 {
   g_autofree char *path = hdd_sysfs_path (MDEV_BUS "/%s/mdev_supported_types/%s/create",
                                           parent, type);
@@ -109,8 +109,8 @@ hdd_mdev_sysfs_type_exists (const char *parent,
 
 char *
 hdd_mdev_sysfs_type_read (const char *parent,
-                    const char *type,
-                    const char *attr)
+                          const char *type,
+                          const char *attr)
 {
   g_autofree char *path = hdd_sysfs_path (MDEV_BUS "/%s/mdev_supported_types/%s/%s",
                                           parent, type, attr);
@@ -123,8 +123,8 @@ hdd_mdev_sysfs_type_read (const char *parent,
 
 gboolean
 hdd_mdev_sysfs_type_read_available (const char *parent,
-                              const char *type,
-                              guint64    *available)
+                                    const char *type,
+                                    guint64    *available)
 {
   g_autofree char *path = hdd_sysfs_path (MDEV_BUS "/%s/mdev_supported_types/%s/available_instances",
                                           parent, type);

@@ -19,8 +19,8 @@ GPtrArray *hdd_mdev_sysfs_list_active (void);
 
 /* The parent and type of a running mdev; FALSE when it is not running. */
 gboolean hdd_mdev_sysfs_read_parent_and_type (const char *uuid,
-                                        char      **parent,
-                                        char      **type);
+                                              char      **parent,
+                                              char      **type);
 
 /* Names of the mdev parents (/sys/class/mdev_bus), sorted. */
 GPtrArray *hdd_mdev_sysfs_list_parents (void);
@@ -36,12 +36,12 @@ gboolean hdd_mdev_sysfs_type_exists   (const char *parent,
 /* Attribute @attr of a type ("name", "description", "device_api"), NULL
  * when the vendor driver does not provide it. */
 char *hdd_mdev_sysfs_type_read (const char *parent,
-                          const char *type,
-                          const char *attr);
+                                const char *type,
+                                const char *attr);
 
 /* available_instances of a type; FALSE when it cannot be read. */
 gboolean hdd_mdev_sysfs_type_read_available (const char *parent,
-                                       const char *type,
-                                       guint64    *available);
+                                             const char *type,
+                                             guint64    *available);
 
 G_END_DECLS

@@ -52,7 +52,7 @@ compare_strings (gconstpointer a, gconstpointer b)
 
 GPtrArray *
 hdd_pci_sysfs_iommu_group_members (int      group,
-                         GError **error)
+                                   GError **error)
 {
   g_autofree char *path = hdd_sysfs_path ("/sys/kernel/iommu_groups/%d/devices", group);
   g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func (g_free);

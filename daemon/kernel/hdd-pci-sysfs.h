@@ -19,7 +19,7 @@ int hdd_pci_sysfs_read_iommu_group (const char *address);
 
 /* Canonical addresses of every PCI device in IOMMU group @group, sorted. */
 GPtrArray *hdd_pci_sysfs_iommu_group_members (int      group,
-                                    GError **error);
+                                              GError **error);
 
 /* /dev/vfio/devices/vfioX when the device has a VFIO cdev, else NULL. */
 char *hdd_pci_sysfs_read_vfio_device_node (const char *address);

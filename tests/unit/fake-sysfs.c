@@ -11,7 +11,9 @@ struct FakeSysfs
   char       *root;
   GPtrArray  *devices;   /* addresses */
   GPtrArray  *drivers;
-  GHashTable *fail_probe;
+  GHashTable *fail_probe;   /* "DRIVER", or "ADDRESS DRIVER" for one device */
+  GPtrArray  *mdev_types;   /* "PARENT/TYPE" */
+  GHashTable *mdev_attrs;   /* attributes an mdev has, by name */
   GThread    *thread;
   gint        stop;
   GMutex      lock;
@@ -53,6 +55,8 @@ fake_sysfs_new (void)
   fs->devices = g_ptr_array_new_with_free_func (g_free);
   fs->drivers = g_ptr_array_new_with_free_func (g_free);
   fs->fail_probe = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  fs->mdev_types = g_ptr_array_new_with_free_func (g_free);
+  fs->mdev_attrs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_mutex_init (&fs->lock);
 
   p = path (fs, "/sys/bus/pci/drivers");
@@ -101,6 +105,8 @@ fake_sysfs_free (FakeSysfs *fs)
   g_ptr_array_unref (fs->devices);
   g_ptr_array_unref (fs->drivers);
   g_hash_table_unref (fs->fail_probe);
+  g_ptr_array_unref (fs->mdev_types);
+  g_hash_table_unref (fs->mdev_attrs);
   g_mutex_clear (&fs->lock);
   g_free (fs);
 }
@@ -229,14 +235,61 @@ probe (FakeSysfs *fs, const char *address, const char *only)
 {
   g_autofree char *override = read_override (fs, address);
   const char *driver = override ? override : "e1000e";
+  g_autofree char *one = NULL;
 
   if (only && g_strcmp0 (only, driver) != 0 && override)
     return;  /* driver_override forbids binding another driver */
   if (only)
     driver = only;
-  if (g_hash_table_contains (fs->fail_probe, driver))
+  one = g_strdup_printf ("%s %s", address, driver);
+  if (g_hash_table_contains (fs->fail_probe, driver) || g_hash_table_contains (fs->fail_probe, one))
     return;
   fake_sysfs_set_driver (fs, address, driver);
+}
+
+/* The mdev core: a UUID written to a type's create makes the mdev, with
+ * the attributes its vendor driver has; 1 written to its remove removes it. */
+static void
+mdev_core (FakeSysfs *fs)
+{
+  for (guint i = 0; i < fs->mdev_types->len; i++)
+    {
+      const char *pt = g_ptr_array_index (fs->mdev_types, i);
+      g_autofree char *create = path (fs, "/sys/class/mdev_bus/%s/create", pt);
+      g_autofree char *uuid = take (create);
+      g_autofree char *dir = uuid ? path (fs, "/sys/bus/mdev/devices/%s", uuid) : NULL;
+      GHashTableIter iter;
+      gpointer name;
+
+      if (uuid == NULL)
+        continue;
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      g_hash_table_iter_init (&iter, fs->mdev_attrs);
+      while (g_hash_table_iter_next (&iter, &name, NULL))
+        {
+          g_autofree char *attr = g_build_filename (dir, name, NULL);
+          write_file (attr, "");
+        }
+      {
+        g_autofree char *remove = g_build_filename (dir, "remove", NULL);
+        write_file (remove, "");
+      }
+    }
+  {
+    g_autofree char *devices = path (fs, "/sys/bus/mdev/devices");
+    g_autoptr(GDir) d = g_dir_open (devices, 0, NULL);
+    const char *uuid;
+
+    while (d && (uuid = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *dir = g_build_filename (devices, uuid, NULL);
+        g_autofree char *remove = g_build_filename (dir, "remove", NULL);
+        g_autofree char *what = take (remove);
+
+        if (what && g_str_equal (what, "1"))
+          rm_rf (dir);
+      }
+  }
 }
 
 static gpointer
@@ -276,6 +329,7 @@ kernel_thread (gpointer data)
           if (cur == NULL)
             probe (fs, probed, NULL);
         }
+      mdev_core (fs);
       g_mutex_unlock (&fs->lock);
       g_usleep (2000);
     }
@@ -304,5 +358,35 @@ fake_kernel_fail_probe (FakeSysfs *fs, const char *driver)
 {
   g_mutex_lock (&fs->lock);
   g_hash_table_add (fs->fail_probe, g_strdup (driver));
+  g_mutex_unlock (&fs->lock);
+}
+
+void
+fake_kernel_fail_probe_of (FakeSysfs *fs, const char *address, const char *driver)
+{
+  g_mutex_lock (&fs->lock);
+  g_hash_table_add (fs->fail_probe, g_strdup_printf ("%s %s", address, driver));
+  g_mutex_unlock (&fs->lock);
+}
+
+void
+fake_sysfs_add_mdev_type (FakeSysfs *fs, const char *parent, const char *type,
+                          const char * const *attributes)
+{
+  g_autofree char *dir = path (fs, "/sys/class/mdev_bus/%s/mdev_supported_types/%s", parent, type);
+  g_autofree char *create = g_build_filename (dir, "create", NULL);
+  g_autofree char *available = g_build_filename (dir, "available_instances", NULL);
+  g_autofree char *api = g_build_filename (dir, "device_api", NULL);
+  g_autofree char *devices = path (fs, "/sys/bus/mdev/devices");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (devices, 0755), ==, 0);
+  write_file (create, "");
+  write_file (available, "4\n");
+  write_file (api, "vfio-pci\n");
+  g_mutex_lock (&fs->lock);
+  g_ptr_array_add (fs->mdev_types, g_strdup_printf ("%s/mdev_supported_types/%s", parent, type));
+  for (guint i = 0; attributes && attributes[i]; i++)
+    g_hash_table_add (fs->mdev_attrs, g_strdup (attributes[i]));
   g_mutex_unlock (&fs->lock);
 }

@@ -29,5 +29,13 @@ void fake_kernel_start (FakeSysfs *fs);
 void fake_kernel_stop (FakeSysfs *fs);
 /* Drivers the fake kernel refuses to bind anything to (a probe failure). */
 void fake_kernel_fail_probe (FakeSysfs *fs, const char *driver);
+/* The same for one device only. */
+void fake_kernel_fail_probe_of (FakeSysfs *fs, const char *address, const char *driver);
+
+/* An mdev parent offering @type, whose mdevs have @attributes (NULL-
+ * terminated; writing any other attribute fails as a vendor driver's
+ * refusal would).  The fake kernel plays the mdev core: create, remove. */
+void fake_sysfs_add_mdev_type (FakeSysfs *fs, const char *parent, const char *type,
+                               const char * const *attributes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeSysfs, fake_sysfs_free)

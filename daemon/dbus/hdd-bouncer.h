@@ -1,0 +1,54 @@
+/* Authorization in one place (bolt's bouncer is the model): which polkit
+ * action each method that changes something needs is one table in
+ * hdd-bouncer.c, looked up by the call's interface and method.  A handler
+ * checks its arguments, builds a typed request and hands the call over;
+ * it never sees polkit.  The state the call depends on is checked before
+ * polkit is asked (so that a caller hears at once) and again once it
+ * answered (anything may have changed while it was asked): both by the
+ * same @check, by construction. */
+#pragma once
+
+#include "hdd-types.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Whether the call can go ahead on @object with @request, as things are
+ * now; FALSE with @error (returned to the caller) if not. */
+typedef gboolean (*HddBouncerCheckFunc) (gpointer  object,
+                                         gpointer  request,
+                                         GError  **error);
+
+/* Does what the call asked for and answers @invocation. */
+typedef void (*HddBouncerRunFunc) (gpointer               object,
+                                   GDBusMethodInvocation *invocation,
+                                   gpointer               request);
+
+typedef struct {
+  gpointer            object;        /* the D-Bus object called (a GObject) */
+  gpointer            request;       /* the call's checked arguments, or NULL */
+  GDestroyNotify      request_free;
+  HddBouncerCheckFunc check;         /* NULL: nothing to check */
+  HddBouncerRunFunc   run;
+  const char         *also;          /* a second action the request needs
+                                        (Unplug with policy destroy-domain),
+                                        or NULL */
+} HddBouncerCall;
+
+/* The action of @interface_name.@method_name; NULL for a method that needs
+ * none (a read, or not in the table). */
+const char *hdd_bouncer_action_of (const char *interface_name,
+                                   const char *method_name);
+
+/* Checks @call, asks @authority for the invocation's action (interactive
+ * when @options says "allow-interaction") and @call->also, checks again,
+ * and runs @call; any refusal is returned to the caller.  Takes the
+ * request (freed with @call->request_free) and holds a reference on the
+ * object, the invocation and @options until then. */
+void hdd_bouncer_dispatch (HddAuthority          *authority,
+                           GDBusMethodInvocation *invocation,
+                           GVariant              *options,
+                           const HddBouncerCall  *call);
+
+G_END_DECLS
