@@ -25,7 +25,7 @@ explain_connect_error (GError  *cause,
       g_error_matches (cause, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                   "hostdevd is not running (nothing provides %s on the system bus)",
+                   "hostdevd is not running (nothing owns %s on the system bus)",
                    HDD_DBUS_NAME);
       return;
     }
@@ -41,8 +41,9 @@ hdc_client_free (HdcClient *client)
 {
   if (client == NULL)
     return;
-  g_clear_object (&client->manager);
   g_clear_object (&client->object_manager);
+  g_clear_object (&client->manager);
+  g_clear_object (&client->connection);
   g_free (client);
 }
 
@@ -51,22 +52,37 @@ hdc_client_new (GError **error)
 {
   g_autoptr(HdcClient) client = g_new0 (HdcClient, 1);
   g_autoptr(GError) local = NULL;
+  g_autoptr(GVariant) pong = NULL;
   g_autofree char *owner = NULL;
 
-  /* Without DO_NOT_AUTO_START the client asks the bus to start hostdevd
-   * (D-Bus activation through systemd) when nobody owns the name. */
-  client->object_manager =
-    hdd_dbus_object_manager_client_new_for_bus_sync (G_BUS_TYPE_SYSTEM,
-                                                     G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE,
-                                                     HDD_DBUS_NAME, HDD_DBUS_PATH,
-                                                     NULL, &local);
-  if (client->object_manager == NULL)
+  client->connection = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local);
+  if (client->connection == NULL)
+    {
+      explain_connect_error (local, error);
+      return NULL;
+    }
+  /* One round trip that needs nothing of the daemon but its name; without
+   * NO_AUTO_START the bus starts hostdevd (D-Bus activation through
+   * systemd) when nobody owns the name, and says why when it cannot. */
+  pong = g_dbus_connection_call_sync (client->connection, HDD_DBUS_NAME, HDD_DBUS_PATH,
+                                      "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &local);
+  if (pong == NULL)
     {
       explain_connect_error (local, error);
       return NULL;
     }
 
-  owner = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (client->object_manager));
+  /* The Manager lives on the object manager's own path, which is not one
+   * of its managed objects: it needs a proxy of its own. */
+  client->manager = hdd_dbus_manager_proxy_new_sync (client->connection,
+                                                     G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                     HDD_DBUS_NAME, HDD_DBUS_PATH,
+                                                     NULL, error);
+  if (client->manager == NULL)
+    return NULL;
+
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (client->manager));
   if (owner == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
@@ -74,23 +90,25 @@ hdc_client_new (GError **error)
                    HDD_DBUS_NAME);
       return NULL;
     }
-
-  /* The Manager lives on the object manager's own path, which is not one
-   * of its managed objects: it needs a proxy of its own. */
-  client->manager = hdd_dbus_manager_proxy_new_sync (hdc_client_get_connection (client),
-                                                     G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                                     HDD_DBUS_NAME, HDD_DBUS_PATH,
-                                                     NULL, error);
-  if (client->manager == NULL)
-    return NULL;
-
   return g_steal_pointer (&client);
 }
 
 GDBusConnection *
 hdc_client_get_connection (HdcClient *client)
 {
-  return g_dbus_object_manager_client_get_connection (G_DBUS_OBJECT_MANAGER_CLIENT (client->object_manager));
+  return client->connection;
+}
+
+GDBusObjectManager *
+hdc_client_get_object_manager (HdcClient *client,
+                               GError   **error)
+{
+  if (client->object_manager == NULL)
+    client->object_manager =
+      hdd_dbus_object_manager_client_new_sync (client->connection,
+                                               G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START,
+                                               HDD_DBUS_NAME, HDD_DBUS_PATH, NULL, error);
+  return client->object_manager;
 }
 
 void
@@ -130,7 +148,6 @@ hdc_client_get_device (HdcClient  *client,
                        GError    **error)
 {
   g_autofree char *path = NULL;
-  GDBusInterface *iface;
 
   /* The address goes to the daemon as typed: it is the one that knows
    * which forms it accepts, and it says what is wrong with the others. */
@@ -138,14 +155,6 @@ hdc_client_get_device (HdcClient  *client,
                                               hdc_client_options_new (client->manager),
                                               &path, NULL, error))
     return NULL;
-
-  iface = g_dbus_object_manager_get_interface (client->object_manager, path,
-                                               HDD_IFACE_PCI_DEVICE);
-  if (iface != NULL)
-    return HDD_DBUS_PCI_DEVICE (iface);
-
-  /* The object manager has not yet processed the signal of a device that
-   * appeared a moment ago: ask for the object directly. */
   return hdd_dbus_pci_device_proxy_new_sync (hdc_client_get_connection (client),
                                              G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
                                              HDD_DBUS_NAME, path, NULL, error);
@@ -194,7 +203,16 @@ list_interfaces (HdcClient    *client,
                  GCompareFunc  compare)
 {
   GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
-  GList *objects = g_dbus_object_manager_get_objects (client->object_manager);
+  g_autoptr(GError) error = NULL;
+  GDBusObjectManager *all = hdc_client_get_object_manager (client, &error);
+  GList *objects;
+
+  if (all == NULL)
+    {
+      g_printerr ("hostdevctl: cannot list the objects of hostdevd: %s\n", error->message);
+      return found;
+    }
+  objects = g_dbus_object_manager_get_objects (all);
 
   for (GList *l = objects; l != NULL; l = l->next)
     {
@@ -260,15 +278,11 @@ hdc_client_get_mdev (HdcClient  *client,
                      GError    **error)
 {
   g_autofree char *path = NULL;
-  GDBusInterface *iface;
 
   if (!hdd_dbus_manager_call_get_mdev_sync (client->manager, uuid,
                                             hdc_client_options_new (client->manager),
                                             &path, NULL, error))
     return NULL;
-  iface = g_dbus_object_manager_get_interface (client->object_manager, path, HDD_IFACE_MDEV);
-  if (iface != NULL)
-    return HDD_DBUS_MDEV (iface);
   return hdd_dbus_mdev_proxy_new_sync (hdc_client_get_connection (client),
                                        G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
                                        HDD_DBUS_NAME, path, NULL, error);

@@ -9,18 +9,27 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  GDBusObjectManager *object_manager;  /* every device and job */
+  GDBusConnection    *connection;
   HddDbusManager     *manager;         /* /org/hostdevd1, not a managed object */
+  GDBusObjectManager *object_manager;  /* every object: only once asked for */
 } HdcClient;
 
 /* Connects to hostdevd on the system bus, starting it through D-Bus
  * activation if needed.  Fails with a sentence that says so plainly when the
- * bus or the daemon is not there. */
+ * bus or the daemon is not there.  A command that acts on one object costs
+ * a few round trips, however many objects the daemon has: the object
+ * manager, which downloads them all, is made only for the commands that
+ * list or follow everything (hdc_client_get_object_manager). */
 HdcClient *hdc_client_new (GError **error);
 void hdc_client_free (HdcClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdcClient, hdc_client_free)
 
 GDBusConnection *hdc_client_get_connection (HdcClient *client);
+
+/* Every object of the daemon (GetManagedObjects, then kept current): made
+ * on the first call.  NULL with @error when the daemon does not answer. */
+GDBusObjectManager *hdc_client_get_object_manager (HdcClient *client,
+                                                   GError   **error);
 
 /* The device at @address, as the daemon resolves it (Manager.GetDevice):
  * the daemon validates the address and says what is wrong with it. */
@@ -29,7 +38,8 @@ HddDbusPciDevice *hdc_client_get_device (HdcClient  *client,
                                          GError    **error);
 
 /* Every device, sorted by address / every job, sorted by id / every mdev
- * and mdev type, sorted by parent, then UUID or type (new references). */
+ * and mdev type, sorted by parent, then UUID or type (new references);
+ * empty, with a message on stderr, when the daemon stopped answering. */
 GPtrArray *hdc_client_list_devices (HdcClient *client);
 GPtrArray *hdc_client_list_jobs (HdcClient *client);
 GPtrArray *hdc_client_list_mdevs (HdcClient *client);

@@ -187,25 +187,26 @@ hdc_cmd_monitor (int argc, char **argv)
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *owner = NULL;
+  GDBusObjectManager *all = NULL;
   guint sigint, sigterm;
 
   if (!hdc_options_parse (context, "monitor", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
-  if (client == NULL)
+  if (client == NULL || (all = hdc_client_get_object_manager (client, &error)) == NULL)
     return hdc_output_fail (error);
 
   loop = g_main_loop_new (NULL, FALSE);
-  g_signal_connect (client->object_manager, "object-added", G_CALLBACK (on_object_added), NULL);
-  g_signal_connect (client->object_manager, "object-removed", G_CALLBACK (on_object_removed), NULL);
-  g_signal_connect (client->object_manager, "interface-added", G_CALLBACK (on_interface_added), NULL);
-  g_signal_connect (client->object_manager, "interface-removed", G_CALLBACK (on_interface_removed), NULL);
-  g_signal_connect (client->object_manager, "interface-proxy-properties-changed",
+  g_signal_connect (all, "object-added", G_CALLBACK (on_object_added), NULL);
+  g_signal_connect (all, "object-removed", G_CALLBACK (on_object_removed), NULL);
+  g_signal_connect (all, "interface-added", G_CALLBACK (on_interface_added), NULL);
+  g_signal_connect (all, "interface-removed", G_CALLBACK (on_interface_removed), NULL);
+  g_signal_connect (all, "interface-proxy-properties-changed",
                     G_CALLBACK (on_proxy_properties_changed), NULL);
-  g_signal_connect (client->object_manager, "interface-proxy-signal",
+  g_signal_connect (all, "interface-proxy-signal",
                     G_CALLBACK (on_proxy_signal), NULL);
-  g_signal_connect (client->object_manager, "notify::name-owner", G_CALLBACK (on_name_owner), NULL);
+  g_signal_connect (all, "notify::name-owner", G_CALLBACK (on_name_owner), NULL);
   g_signal_connect (client->manager, "g-properties-changed",
                     G_CALLBACK (on_manager_properties_changed), NULL);
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
@@ -213,7 +214,7 @@ hdc_cmd_monitor (int argc, char **argv)
 
   /* Printed once everything is connected: whoever starts a monitor and then
    * changes something can wait for this line and miss nothing. */
-  owner = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (client->object_manager));
+  owner = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (all));
   say (HDD_DBUS_PATH, "Monitoring hostdevd %s (%s); Ctrl+C stops",
        hdd_dbus_manager_get_version (client->manager)
          ? hdd_dbus_manager_get_version (client->manager) : "?",
