@@ -2,13 +2,16 @@
 the actions a call needs besides its own, and bytes from other processes
 that reach the admin's terminal."""
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
 from gi.repository import Gio, GLib
 
-from conftest import ALL_ACTIONS, opts
+from conftest import ALL_ACTIONS, ctl, opts
 from test_errors import error_of
 from test_mdev import UUID, attrs
 
@@ -96,3 +99,90 @@ def test_start_rechecks_after_the_file_went(daemon, polkit, testbed):
     time.sleep(0.2)
     assert daemon.proc.poll() is None, daemon.log()
     assert testbed.mdevs() == []
+
+
+# ---- Class 5: bytes from other processes reach the admin's terminal ----
+
+# /proc/PID/comm takes 15 bytes: clear the screen, then red.
+EVIL_COMM = b'\x1b[2J\x1b[31mevil'
+BIDI = {0x061c, 0x200e, 0x200f} | set(range(0x202a, 0x202f)) | set(range(0x2066, 0x206a))
+
+
+def shown(text):
+    """What hostdevctl prints for @text (hdc_format_escape)."""
+    out = []
+    for ch in text:
+        c = ord(ch)
+        if ch in '\t\n\r':
+            out.append({'\t': '\\t', '\n': '\\n', '\r': '\\r'}[ch])
+        elif c < 0x20 or c == 0x7f:
+            out.append('\\x%02x' % c)
+        elif 0x80 <= c <= 0x9f or c in BIDI:
+            out.append('\\u%04x' % c)
+        else:
+            out.append(ch)
+    return ''.join(out)
+
+
+def no_controls(text):
+    bad = [c for c in text if (ord(c) < 0x20 and c != '\n') or 0x7f <= ord(c) <= 0x9f
+           or ord(c) in BIDI]
+    assert bad == [], repr(text)
+
+
+class Holder:
+    """A process named @comm that holds the VFIO group node of @address."""
+
+    def __init__(self, testbed, address, comm):
+        node = testbed.vfio_node(testbed.group(address))
+        code = ('import os, sys\n'
+                'open("/proc/self/comm", "wb").write(%r)\n'
+                'fd = os.open(%r, os.O_RDONLY)\n'
+                'print("ready", flush=True)\n'
+                'sys.stdin.read()\n' % (comm, node))
+        self.proc = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+        assert self.proc.stdout.readline().strip() == b'ready'
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def test_cli_escapes_a_holders_command(daemon, testbed):
+    nic = '0000:01:00.0'
+    assert daemon.wait_job(daemon.device(nic).BindVfio(opts()))['State'] == 'completed'
+    with Holder(testbed, nic, EVIL_COMM) as holder:
+        pid = holder.proc.pid
+        props = daemon.wait_for(lambda: (lambda d: d if any(int(h[0]) == pid for h in d['Holders'])
+                                         else None)(daemon.device_props(nic)), what='Holders')
+        command = [str(h[1]) for h in props['Holders'] if int(h[0]) == pid][0]
+        # Whatever the daemon made of the bytes, the CLI escapes what it got.
+        assert shown(command) != command, 'the daemon left no control character to escape'
+
+        text = ctl(daemon, 'show', nic, check=0).stdout
+        no_controls(text)
+        assert '%s[%d] on /dev/vfio/3' % (shown(command), pid) in text
+
+        table = ctl(daemon, 'list', check=0).stdout
+        no_controls(table)
+        assert '%s[%d]' % (shown(command), pid) in table
+
+        # JSON stays JSON, with the command exactly as the daemon has it.
+        data = json.loads(ctl(daemon, 'show', nic, '--json', check=0).stdout)
+        assert command in [h['command'] for h in data['holders']]
+
+        # A job waiting for the holder: its status and steps name it.
+        with testbed.kernel.hold(nic):
+            r = ctl(daemon, 'restore', nic, '--no-wait', check=0)
+            job_id = r.stdout.split()[2]
+            job = '/org/hostdevd1/jobs/' + job_id
+            daemon.wait_for(lambda: 'pid %d' % pid in daemon.job_props(job)['Status'],
+                            what='the holder in the job status')
+            listing = ctl(daemon, 'jobs', check=0).stdout
+            no_controls(listing)
+    out = ctl(daemon, 'wait', job_id, check=0).stdout
+    no_controls(out)
