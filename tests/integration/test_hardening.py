@@ -9,11 +9,14 @@ import sys
 import threading
 import time
 
+import dbus
+import pytest
 from gi.repository import Gio, GLib
 
 from conftest import ALL_ACTIONS, ctl, opts
 from test_errors import error_of
 from test_mdev import UUID, attrs
+from test_unplug import EDU, GUEST, bound, guest, jobs  # noqa: F401 (guest: a fixture)
 
 MDEV_ACTION = 'org.hostdevd1.mdev'
 
@@ -186,3 +189,75 @@ def test_cli_escapes_a_holders_command(daemon, testbed):
             no_controls(listing)
     out = ctl(daemon, 'wait', job_id, check=0).stdout
     no_controls(out)
+
+
+# ---- Class 7: AttachToDomain needs what the job will do to the host ----
+
+ATTACH = 'org.hostdevd1.attach'
+BIND = 'org.hostdevd1.bind'
+
+
+def test_attach_that_binds_needs_bind(guest, polkit, testbed):
+    """EDU has no driver: attaching it binds it to vfio-pci, which
+    org.hostdevd1.attach alone must not allow."""
+    assert testbed.driver(EDU) is None
+    before = jobs(guest)
+    polkit.SetAllowed([ATTACH])
+    name, text = error_of(guest.device(EDU).AttachToDomain, GUEST, opts())
+    assert name == 'org.hostdevd1.Error.NotAuthorized'
+    assert 'Not authorized to perform org.hostdevd1.bind' in text
+    assert jobs(guest) == before
+    assert testbed.driver(EDU) is None
+    assert testbed.kernel.log == []
+    # With bind as well, the job runs (and the test driver refuses the
+    # attach, which rolls the binding back).
+    polkit.SetAllowed([ATTACH, BIND])
+    p = guest.wait_job(guest.device(EDU).AttachToDomain(GUEST, opts()))
+    assert '%s is bound to vfio-pci' % EDU in [str(s) for _, s in p['Steps']]
+
+
+def test_attach_of_a_device_on_vfio_needs_attach_only(guest, polkit, testbed):
+    bound(guest, EDU)
+    polkit.SetAllowed([ATTACH])
+    p = guest.wait_job(guest.device(EDU).AttachToDomain(GUEST, opts()))
+    steps = [str(s) for _, s in p['Steps']]
+    assert '%s is on vfio-pci already' % EDU in steps
+    assert 'libvirt could not attach the device to domain guest' in p['ErrorMessage']
+    assert testbed.driver(EDU) == 'vfio-pci'
+
+
+def test_attach_that_creates_the_mdev_needs_mdev(guest, polkit, testbed):
+    other = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1002'
+    guest.manager().DefineMdev('mtty', 'mtty-2', other, attrs(), opts())
+    before = jobs(guest)
+    polkit.SetAllowed([ATTACH])
+    name, text = error_of(guest.mdev(other).AttachToDomain, GUEST, opts())
+    assert name == 'org.hostdevd1.Error.NotAuthorized'
+    assert 'Not authorized to perform org.hostdevd1.mdev' in text
+    assert jobs(guest) == before
+    assert other not in testbed.mdevs()
+    assert [w for w in testbed.kernel.log if 'mdev' in w[0]] == []
+
+
+def test_attach_job_refuses_what_changed_since_authorization(guest, polkit, testbed):
+    """The device is on vfio-pci when the call is authorized (attach
+    alone), but a restore that holds the device's lock gives it back
+    before the attach job runs: the job must not bind it again."""
+    bound(guest, EDU)
+    with testbed.kernel.hold(EDU):
+        restore = guest.device(EDU).Restore(opts())
+        guest.wait_job(restore, states=('waiting-for-release',))
+        polkit.SetAllowed([ATTACH])
+        try:
+            attach = guest.device(EDU).AttachToDomain(GUEST, opts())
+        except dbus.DBusException as e:
+            # A device with a job refusing another closes the window too.
+            assert e.get_dbus_name() == 'org.hostdevd1.Error.Busy', e
+            pytest.skip('a device with a job refuses another job')
+    assert guest.wait_job(restore)['State'] == 'completed'
+    p = guest.wait_job(attach)
+    assert p['State'] == 'failed'
+    assert p['ErrorName'] == 'org.hostdevd1.Error.NotAuthorized', p
+    assert 'changed since the call was authorized' in p['ErrorMessage']
+    assert 'org.hostdevd1.bind' in p['ErrorMessage']
+    assert testbed.driver(EDU) is None
