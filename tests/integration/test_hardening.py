@@ -261,3 +261,19 @@ def test_attach_job_refuses_what_changed_since_authorization(guest, polkit, test
     assert 'changed since the call was authorized' in p['ErrorMessage']
     assert 'org.hostdevd1.bind' in p['ErrorMessage']
     assert testbed.driver(EDU) is None
+
+
+# ---- Class 9: a build without assertions behaves the same ----
+
+def test_pci_object_paths_follow_addresses(daemon, testbed):
+    """hdd_pci_device_new() parsed the address inside g_assert(): built
+    with G_DISABLE_ASSERT, the devices were published at paths made of
+    stack garbage.  Run against such a build with HOSTDEVD_BUILD_DIR."""
+    paths = sorted(daemon.managed('org.hostdevd1.PciDevice'))
+    want = sorted('/org/hostdevd1/pci/' + a.replace(':', '_').replace('.', '_')
+                  for a in ['0000:00:1c.0', '0000:01:00.0', '0000:02:00.0',
+                            '0000:02:00.1', '0000:03:00.0', '0000:05:00.0'])
+    assert paths == want
+    for address in ['0000:01:00.0', '0000:05:00.0']:
+        assert daemon.device_path(address) == '/org/hostdevd1/pci/' + \
+            address.replace(':', '_').replace('.', '_')
