@@ -104,6 +104,23 @@ def test_start_rechecks_after_the_file_went(daemon, polkit, testbed):
     assert testbed.mdevs() == []
 
 
+def test_undefine_rechecks_after_polkit(daemon, polkit, testbed):
+    """Two Undefine calls back to back: the second waits in polkit while the
+    first removes the definition, and must answer NotFound."""
+    daemon.manager().DefineMdev('mtty', 'mtty-1', UUID, attrs(), opts())
+    path = daemon.mdev_path(UUID)
+    hold_polkit(polkit, 'org.hostdevd1.mdev-define')
+    second = PendingCall(path, 'org.hostdevd1.Mdev', 'Undefine', GLib.Variant('(a{sv})', ({},)))
+    wait_held(daemon, polkit)
+    polkit.SimulateHangActions(dbus.Array([], signature='s'))
+    daemon.mdev(UUID).Undefine(opts())
+    polkit.ReleaseHangingCalls()
+    second.wait()
+    assert second.error_name() == 'org.hostdevd1.Error.NotFound', second.error
+    time.sleep(0.2)
+    assert daemon.proc.poll() is None, daemon.log()
+
+
 # ---- Class 5: bytes from other processes reach the admin's terminal ----
 
 # /proc/PID/comm takes 15 bytes: clear the screen, then red.
