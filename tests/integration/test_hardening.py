@@ -180,8 +180,9 @@ def test_cli_escapes_a_holders_command(daemon, testbed):
         props = daemon.wait_for(lambda: (lambda d: d if any(int(h[0]) == pid for h in d['Holders'])
                                          else None)(daemon.device_props(nic)), what='Holders')
         command = [str(h[1]) for h in props['Holders'] if int(h[0]) == pid][0]
-        # Whatever the daemon made of the bytes, the CLI escapes what it got.
-        assert shown(command) != command, 'the daemon left no control character to escape'
+        # Whatever the daemon made of the bytes (it may sanitize them itself:
+        # the daemon's half of class 5), the CLI escapes what it got; the
+        # unit test cli-format covers the escaping on its own.
 
         text = ctl(daemon, 'show', nic, check=0).stdout
         no_controls(text)
