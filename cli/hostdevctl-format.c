@@ -8,6 +8,53 @@
 #include "hdd-names.h"
 #include "hdd-pci-address.h"
 
+/* What a terminal acts on, or what makes text read in another order than
+ * it is stored. */
+static gboolean
+is_unsafe (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
+         (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+         c == 0x200e || c == 0x200f || c == 0x061c;
+}
+
+char *
+hdc_format_escape (const char *text)
+{
+  GString *out;
+  const char *p;
+
+  if (text == NULL)
+    return NULL;
+  out = g_string_sized_new (strlen (text));
+  for (p = text; *p != '\0';)
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          /* Not UTF-8: the byte, and on with the next one. */
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      if (!is_unsafe (c))
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c < 0x80)
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_printf (out, "\\u%04x", c);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 char *
 hdc_format_address_from_path (const char *path)
 {

@@ -6,6 +6,15 @@
 
 G_BEGIN_DECLS
 
+/* @text as it may safely reach a terminal: control characters (C0, DEL,
+ * C1), the bidirectional overrides and isolates, and bytes that are not
+ * UTF-8 are written as escapes ("\t", "\n", "\r", "\x1b" for a byte or a
+ * C0 control, "\u009b" for a code point); everything else is kept as it
+ * is.  Every string from hostdevd (or any other process) that hostdevctl
+ * prints for a person goes through this; JSON output is escaped by
+ * json-glib instead.  NULL for NULL. */
+char *hdc_format_escape (const char *text);
+
 /* "0000:01:00.0" for /org/hostdevd1/pci/0000_01_00_0, the UUID for an
  * mdev's path, else a copy of @path. */
 char *hdc_format_address_from_path (const char *path);

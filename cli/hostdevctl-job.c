@@ -88,6 +88,7 @@ show_live_line (Waiter *w)
   const char *status = hdd_dbus_job_get_status (w->job);
   g_autofree char *holders = NULL;
   g_autofree char *cut = NULL;
+  g_autofree char *shown = NULL;
   g_autoptr(GString) line = g_string_new (NULL);
   guint width = hdc_output_terminal_width ();
 
@@ -112,7 +113,8 @@ show_live_line (Waiter *w)
   g_string_append_printf (line, ": %s", status ? status : "");
 
   /* A line that wraps cannot be redrawn with a carriage return. */
-  cut = hdc_format_ellipsize (line->str, width > 1 ? width - 1 : 79);
+  shown = hdc_format_escape (line->str);
+  cut = hdc_format_ellipsize (shown, width > 1 ? width - 1 : 79);
   fputs ("\r\033[K", stdout);
   fputs (cut, stdout);
   fflush (stdout);
@@ -138,9 +140,11 @@ show_new_steps (Waiter *w)
   for (gsize i = w->steps_shown; i < n; i++)
     {
       const char *text;
+      g_autofree char *shown = NULL;
 
       g_variant_get_child (steps, i, "(t&s)", NULL, &text);
-      printf ("%s\n", text);
+      shown = hdc_format_escape (text);
+      printf ("%s\n", shown);
     }
   w->steps_shown = n;
   fflush (stdout);
@@ -236,21 +240,25 @@ report_outcome (Waiter *w)
   else if (ok)
     {
       const char *status = hdd_dbus_job_get_status (w->job);
+      g_autofree char *shown =
+        hdc_format_escape (w->message && *w->message ? w->message : status ? status : "done");
 
-      printf ("Job %u completed: %s\n", id,
-              w->message && *w->message ? w->message : status ? status : "done");
+      printf ("Job %u completed: %s\n", id, shown);
     }
 
   if (!ok)
     {
       const char *message = hdd_dbus_job_get_error_message (w->job);
+      g_autofree char *shown_message = NULL;
+      g_autofree char *shown_state = hdc_format_escape (state ? state : "failed");
 
       if (message == NULL || *message == '\0')
         message = w->message;
+      shown_message = hdc_format_escape (message);
       if (message != NULL && *message != '\0')
-        fprintf (stderr, "hostdevctl: %s\n", message);
+        fprintf (stderr, "hostdevctl: %s\n", shown_message);
       else
-        fprintf (stderr, "hostdevctl: Job %u %s\n", id, state ? state : "failed");
+        fprintf (stderr, "hostdevctl: Job %u %s\n", id, shown_state);
     }
   return ok ? HDC_EXIT_OK : HDC_EXIT_FAILURE;
 }

@@ -195,8 +195,13 @@ hdc_mdev_define (int argc, char **argv)
       hdc_json_print (builder);
     }
   else
-    printf ("mdev %s is defined (%s on %s, start: %s)\n", hdd_dbus_mdev_get_uuid (mdev),
-            hdd_dbus_mdev_get_type_id (mdev), hdd_dbus_mdev_get_parent (mdev),
-            hdd_dbus_mdev_get_autostart (mdev) ? "auto" : "manual");
+    {
+      g_autofree char *uuid = hdc_format_escape (hdd_dbus_mdev_get_uuid (mdev));
+      g_autofree char *type_id = hdc_format_escape (hdd_dbus_mdev_get_type_id (mdev));
+      g_autofree char *parent = hdc_format_escape (hdd_dbus_mdev_get_parent (mdev));
+
+      printf ("mdev %s is defined (%s on %s, start: %s)\n", uuid, type_id, parent,
+              hdd_dbus_mdev_get_autostart (mdev) ? "auto" : "manual");
+    }
   return HDC_EXIT_OK;
 }

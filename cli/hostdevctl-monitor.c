@@ -23,13 +23,17 @@ say (const char *path,
 {
   g_autofree char *now = hdc_format_time (g_get_real_time (), FALSE);
   g_autofree char *text = NULL;
+  g_autofree char *shown = NULL;
   va_list args;
 
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
 
-  printf ("%s %s %s\n", now, path, text);
+  /* Property values and messages come from hostdevd, and from other
+   * processes through it. */
+  shown = hdc_format_escape (text);
+  printf ("%s %s %s\n", now, path, shown);
   /* Somebody may be reading this through a pipe, live. */
   fflush (stdout);
 }

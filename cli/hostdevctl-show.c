@@ -102,7 +102,9 @@ print_text (HddDbusPciDevice *d,
   for (guint i = 0; i < fields->len; i++)
     {
       Field *f = &g_array_index (fields, Field, i);
-      printf ("%s:%*s %s\n", f->label, (int) (width - strlen (f->label)), "", f->value);
+      g_autofree char *value = hdc_format_escape (f->value);
+
+      printf ("%s:%*s %s\n", f->label, (int) (width - strlen (f->label)), "", value);
     }
 }
 

@@ -69,7 +69,8 @@ hdc_table_add_row (HdcTable   *table,
   for (guint i = 0; i < table->n_columns; i++)
     {
       const char *cell = i == 0 ? first_cell : va_arg (args, const char *);
-      row[i] = g_strdup (cell != NULL && *cell != '\0' ? cell : "-");
+      /* Cells come from hostdevd, and from other processes through it. */
+      row[i] = hdc_format_escape (cell != NULL && *cell != '\0' ? cell : "-");
     }
   va_end (args);
   g_ptr_array_add (table->rows, row);

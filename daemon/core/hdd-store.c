@@ -6,8 +6,11 @@
 #include "hdd-pci-address.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #define STORE_FILE "bindings.conf"
 #define MARKER_DIR "persistent"
@@ -98,13 +101,83 @@ hdd_store_get_directory (HddStore *self)
   return self->directory;
 }
 
+gboolean
+hdd_store_driver_name_is_valid (const char *name)
+{
+  gsize len;
+
+  if (name == NULL)
+    return FALSE;
+  len = strlen (name);
+  if (len == 0 || len > 255 || g_str_equal (name, ".") || g_str_equal (name, ".."))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (*p < 0x20 || *p > 0x7e || *p == '/')
+      return FALSE;
+  return TRUE;
+}
+
+/* The file's bytes, at most HDD_STORE_MAX_FILE_SIZE of them. */
+static char *
+read_bounded (const char *path, gsize *len, GError **error)
+{
+  g_autofree char *data = g_malloc (HDD_STORE_MAX_FILE_SIZE + 1);
+  gsize got = 0;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s",
+                   g_strerror (saved));
+      return NULL;
+    }
+  /* One byte more than allowed tells a file that is too large. */
+  while (got <= HDD_STORE_MAX_FILE_SIZE)
+    {
+      gssize n = read (fd, data + got, HDD_STORE_MAX_FILE_SIZE + 1 - got);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          close (fd);
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s",
+                       g_strerror (saved));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      got += n;
+    }
+  close (fd);
+  if (got > HDD_STORE_MAX_FILE_SIZE)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                   "larger than %d bytes", HDD_STORE_MAX_FILE_SIZE);
+      return NULL;
+    }
+  if (memchr (data, '\0', got) != NULL)
+    {
+      g_set_error_literal (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                           "it holds a NUL byte");
+      return NULL;
+    }
+  *len = got;
+  return g_steal_pointer (&data);
+}
+
 static gboolean
 parse_file (HddStore *self, GHashTable *entries, GError **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_auto(GStrv) groups = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
 
-  if (!g_key_file_load_from_file (kf, self->path, G_KEY_FILE_NONE, error))
+  data = read_bounded (self->path, &len, error);
+  if (data == NULL || !g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, error))
     return FALSE;
 
   groups = g_key_file_get_groups (kf, NULL);
@@ -118,8 +191,10 @@ parse_file (HddStore *self, GHashTable *entries, GError **error)
       address = hdd_pci_address_canonicalize (groups[i], &local);
       if (address == NULL)
         {
+          g_autofree char *shown = g_strescape (groups[i], NULL);
+
           g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
-                       "section [%s]: %s", groups[i], local->message);
+                       "section [%.64s]: %s", shown, local->message);
           return FALSE;
         }
       persistent = g_key_file_get_boolean (kf, groups[i], KEY_PERSISTENT, &local);
@@ -129,9 +204,28 @@ parse_file (HddStore *self, GHashTable *entries, GError **error)
                        "section [%s]: %s", groups[i], local->message);
           return FALSE;
         }
-      driver = g_key_file_get_string (kf, groups[i], KEY_ORIGINAL_DRIVER, NULL);
+      /* Missing or empty: unknown.  Anything else becomes a sysfs path
+       * (/sys/bus/pci/drivers/DRIVER/bind) and must be a driver's name. */
+      driver = g_key_file_get_string (kf, groups[i], KEY_ORIGINAL_DRIVER, &local);
+      if (g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+        g_clear_error (&local);
+      if (local != NULL)
+        {
+          g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                       "section [%s]: %s", address, local->message);
+          return FALSE;
+        }
       if (driver && *driver == '\0')
         g_clear_pointer (&driver, g_free);
+      if (driver && !hdd_store_driver_name_is_valid (driver))
+        {
+          g_autofree char *shown = g_strescape (driver, NULL);
+
+          g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                       "section [%s]: OriginalDriver “%.64s” is not a driver's name",
+                       address, shown);
+          return FALSE;
+        }
 
       g_hash_table_replace (entries, g_strdup (address),
                             binding_new (address, driver, persistent));
@@ -364,6 +458,14 @@ hdd_store_put (HddStore   *self,
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
 
+  if (original_driver && *original_driver && !hdd_store_driver_name_is_valid (original_driver))
+    {
+      g_autofree char *shown = g_strescape (original_driver, NULL);
+
+      g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                   "“%.64s” is not a driver's name", shown);
+      return FALSE;
+    }
   return commit (self, address, binding_new (address, original_driver, persistent), error);
 }
 

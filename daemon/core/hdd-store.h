@@ -31,9 +31,20 @@ HddStore *hdd_store_new (const char *directory);
 
 const char *hdd_store_get_directory (HddStore *self);
 
+/* The largest bindings.conf read (an entry takes some 70 bytes). */
+#define HDD_STORE_MAX_FILE_SIZE (1024 * 1024)
+
+/* Whether @name can be a Linux driver's name as it appears in
+ * /sys/bus/pci/drivers/: 1 to 255 printable ASCII characters (spaces
+ * allowed: old drivers had them), no "/", not "." nor "..".  What the store
+ * keeps as an original driver becomes part of a sysfs path. */
+gboolean hdd_store_driver_name_is_valid (const char *name);
+
 /* Reads the file.  A missing file is an empty store.  A file that cannot be
- * parsed is moved aside (bindings.conf.corrupt-TIMESTAMP, never deleted) and
- * reported through @error; the store is then empty. */
+ * parsed (or is larger than HDD_STORE_MAX_FILE_SIZE, holds a NUL, or an
+ * OriginalDriver that is not a driver's name) is moved aside
+ * (bindings.conf.corrupt-TIMESTAMP, never deleted) and reported through
+ * @error; the store is then empty. */
 gboolean hdd_store_load (HddStore *self,
                          GError  **error);
 
@@ -42,7 +53,8 @@ HddBinding *hdd_store_lookup (HddStore   *self,
                               const char *address);
 
 /* Adds or replaces the entry for @address and writes the file.  On failure
- * the store is unchanged. */
+ * (an @original_driver that is not a driver's name, a failed write) the
+ * store is unchanged. */
 gboolean hdd_store_put (HddStore   *self,
                         const char *address,
                         const char *original_driver,

@@ -55,7 +55,8 @@ typedef struct {
   GVariant              *options;
   HddBouncerCall         call;
   gboolean               interactive;
-  const char            *pending_also;   /* the second action, not asked yet */
+  const char            *asking;         /* the action polkit is asked for */
+  GPtrArray             *granted;        /* of const char *: actions allowed */
 } Visit;
 
 static void
@@ -67,6 +68,7 @@ visit_free (Visit *v)
   g_object_unref (v->invocation);
   g_object_unref (v->authority);
   g_variant_unref (v->options);
+  g_ptr_array_unref (v->granted);
   g_free (v);
 }
 
@@ -81,6 +83,27 @@ check (Visit *v)
   return FALSE;
 }
 
+static gboolean
+is_granted (Visit *v, const char *action)
+{
+  return g_ptr_array_find_with_equal_func (v->granted, action, g_str_equal, NULL);
+}
+
+/* The next action the call needs that polkit has not allowed yet, as
+ * things are now; NULL when all are. */
+static const char *
+next_action (Visit *v)
+{
+  const char *also_of;
+
+  if (v->call.also && !is_granted (v, v->call.also))
+    return v->call.also;
+  also_of = v->call.also_of ? v->call.also_of (v->call.object, v->call.request) : NULL;
+  if (also_of && !is_granted (v, also_of))
+    return also_of;
+  return NULL;
+}
+
 static void ask (Visit *v, const char *action);
 
 static void
@@ -88,25 +111,39 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Visit *v = user_data;
   g_autoptr(GError) error = NULL;
-  const char *also = v->pending_also;
+  const char *next;
 
   if (!hdd_authority_check_finish (HDD_AUTHORITY (source), result, &error))
-    g_dbus_method_invocation_return_gerror (v->invocation, error);
-  else if (also)
     {
-      v->pending_also = NULL;
-      ask (v, also);
+      g_dbus_method_invocation_return_gerror (v->invocation, error);
+      visit_free (v);
       return;
     }
-  /* Checked again: the caller was asked about while things went on. */
-  else if (check (v))
-    v->call.run (v->call.object, v->invocation, v->call.request);
+  g_ptr_array_add (v->granted, (gpointer) v->asking);
+  /* Checked again: the caller was asked about while things went on.  The
+   * check comes first: what the call needs may depend on what it fills in
+   * the request. */
+  if (!check (v))
+    {
+      visit_free (v);
+      return;
+    }
+  next = next_action (v);
+  if (next)
+    {
+      ask (v, next);
+      return;
+    }
+  /* Nothing yields between the check, the last look at what the call
+   * needs and the run: all three see the same state. */
+  v->call.run (v->call.object, v->invocation, v->call.request);
   visit_free (v);
 }
 
 static void
 ask (Visit *v, const char *action)
 {
+  v->asking = action;
   hdd_authority_check (v->authority, v->invocation, action, v->interactive, NULL, on_checked, v);
 }
 
@@ -125,7 +162,7 @@ hdd_bouncer_dispatch (HddAuthority          *authority,
   v->options = g_variant_ref (options);
   v->call = *call;
   g_object_ref (v->call.object);
-  v->pending_also = call->also;
+  v->granted = g_ptr_array_new ();
   g_variant_lookup (options, "allow-interaction", "b", &v->interactive);
 
   if (action == NULL)

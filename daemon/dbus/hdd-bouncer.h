@@ -20,6 +20,14 @@ typedef gboolean (*HddBouncerCheckFunc) (gpointer  object,
                                          gpointer  request,
                                          GError  **error);
 
+/* The action the call needs besides its own as things are now (an
+ * AttachToDomain that will bind the device to vfio-pci needs
+ * org.hostdevd1.bind as well), or NULL.  Asked before polkit and again
+ * after every answer: an action it names that was not granted yet is
+ * asked for before the call runs. */
+typedef const char *(*HddBouncerAlsoFunc) (gpointer object,
+                                           gpointer request);
+
 /* Does what the call asked for and answers @invocation. */
 typedef void (*HddBouncerRunFunc) (gpointer               object,
                                    GDBusMethodInvocation *invocation,
@@ -34,6 +42,7 @@ typedef struct {
   const char         *also;          /* a second action the request needs
                                         (Unplug with policy destroy-domain),
                                         or NULL */
+  HddBouncerAlsoFunc  also_of;       /* one that the state decides, or NULL */
 } HddBouncerCall;
 
 /* The action of @interface_name.@method_name; NULL for a method that needs
@@ -42,8 +51,10 @@ const char *hdd_bouncer_action_of (const char *interface_name,
                                    const char *method_name);
 
 /* Checks @call, asks @authority for the invocation's action (interactive
- * when @options says "allow-interaction") and @call->also, checks again,
- * and runs @call; any refusal is returned to the caller.  Takes the
+ * when @options says "allow-interaction"), @call->also and what
+ * @call->also_of names, checks again (and asks for what also_of names now,
+ * if that was not granted yet), and runs @call; any refusal is returned to
+ * the caller.  Takes the
  * request (freed with @call->request_free) and holds a reference on the
  * object, the invocation and @options until then. */
 void hdd_bouncer_dispatch (HddAuthority          *authority,

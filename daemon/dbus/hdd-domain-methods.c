@@ -280,17 +280,34 @@ check_attach (gpointer object, gpointer request, GError **error)
   return hdd_device_check_attach (t.device, error);
 }
 
+/* What the attach job will do to the host before it asks libvirt, as
+ * things are now (what hdd_device_kind's prepare does): a PCI device not
+ * on vfio-pci is taken from its driver, which is what org.hostdevd1.bind
+ * allows; an mdev that does not run is created, which is
+ * org.hostdevd1.mdev's.  org.hostdevd1.attach alone lets a VM operator
+ * give a guest what the host has already set aside for guests. */
+static const char *
+attach_also (gpointer object, gpointer request)
+{
+  return hdd_attach_action_needed (hdd_device_get_key (HDD_DEVICE (object)));
+}
+
 static void
 run_attach (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
   AttachRequest *r = request;
   g_auto(Target) t = { 0 };
 
+  HddAttach *attach;
+
   target_init (&t, object);
-  start_job (&t, invocation, (HddJobWork) { "attach-to-domain", hdd_attach_run,
-             hdd_attach_new (t.services->context, t.key, r->domain,
-                             hdd_device_get_definition (t.device), r->persistent,
-                             r->rom_bar_off), hdd_attach_free });
+  attach = hdd_attach_new (t.services->context, t.key, r->domain,
+                           hdd_device_get_definition (t.device), r->persistent, r->rom_bar_off);
+  /* The bouncer asked polkit for what attach_also() says now: the job may
+   * bind or create only if that was part of it. */
+  hdd_attach_set_may_prepare (attach, attach_also (object, request) != NULL);
+  start_job (&t, invocation, (HddJobWork) { "attach-to-domain", hdd_attach_run, attach,
+                                            hdd_attach_free });
 }
 
 gboolean
@@ -309,6 +326,7 @@ hdd_domain_methods_attach (GObject               *object,
   r->rom_bar_off = !hdd_options_get_boolean (options, "rom-bar", TRUE);
   bouncer_dispatch (object, invocation, options,
                     (HddBouncerCall) { .request = r, .request_free = attach_request_free,
-                                       .check = check_attach, .run = run_attach });
+                                       .check = check_attach, .run = run_attach,
+                                       .also_of = attach_also });
   return TRUE;
 }

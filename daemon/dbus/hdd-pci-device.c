@@ -73,9 +73,14 @@ hdd_pci_device_new (const HddDeviceServices *services,
 {
   HddPciDevice *self = g_object_new (HDD_TYPE_PCI_DEVICE, NULL);
   HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
-  HddPciAddress parsed;
+  HddPciAddress parsed = { 0 };
 
-  g_assert (hdd_pci_address_parse (address, &parsed, NULL));
+  /* Never inside g_assert(): a build with G_DISABLE_ASSERT would not parse
+   * at all and publish the device at a path made of stack garbage.  The
+   * manager passes canonical addresses only, so this never fails; if it
+   * did, both builds stop here alike. */
+  if (!hdd_pci_address_parse (address, &parsed, NULL))
+    g_error ("hdd_pci_device_new: “%s” is not a PCI address", address);
   self->services = services;
   self->address = g_strdup (address);
   self->path = hdd_pci_address_to_object_path (&parsed);

@@ -5,6 +5,9 @@
 #include "hdd-error.h"
 #include "hdd-hostdev-xml.h"
 #include "hdd-libvirt.h"
+#include "hdd-mdev-sysfs.h"
+#include "hdd-names.h"
+#include "hdd-pci-sysfs.h"
 
 struct _HddAttach
 {
@@ -15,6 +18,7 @@ struct _HddAttach
   HddMdevConfig       *definition;
   gboolean             persistent;
   gboolean             rom_bar_off;
+  gboolean             may_prepare;
 };
 
 HddAttach *
@@ -34,7 +38,27 @@ hdd_attach_new (HddContext          *context,
   a->definition = definition ? hdd_mdev_config_copy (definition) : NULL;
   a->persistent = persistent;
   a->rom_bar_off = rom_bar_off;
+  a->may_prepare = TRUE;
   return a;
+}
+
+const char *
+hdd_attach_action_needed (const char *key)
+{
+  g_autofree char *driver = NULL;
+
+  /* What the kind's prepare looks at to decide whether to act. */
+  if (hdd_hostdev_kind_of_key (key) == HDD_HOSTDEV_MDEV)
+    return hdd_mdev_sysfs_is_active (key) ? NULL : HDD_ACTION_MDEV;
+  driver = hdd_pci_sysfs_read_driver (key);
+  return hdd_pci_sysfs_driver_is_vfio (driver) ? NULL : HDD_ACTION_BIND;
+}
+
+void
+hdd_attach_set_may_prepare (HddAttach *attach,
+                            gboolean   may_prepare)
+{
+  attach->may_prepare = may_prepare;
 }
 
 void
@@ -77,6 +101,14 @@ attach_locked (HddJob *job, gpointer data, GError **error)
       return FALSE;
     }
 
+  /* Under the device's lock: what prepare finds is what this saw. */
+  if (!a->may_prepare && hdd_attach_action_needed (a->key))
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_AUTHORIZED,
+                   "%s changed since the call was authorized: attaching it now needs %s",
+                   name, hdd_attach_action_needed (a->key));
+      return FALSE;
+    }
   ok = a->kind->prepare (job, a->context, a->key, a->definition, &p, error);
   if (!ok || !hdd_job_check_cancelled (job, error))
     {

@@ -24,6 +24,20 @@ HddAttach *hdd_attach_new  (HddContext          *context,
                             gboolean             rom_bar_off);
 void       hdd_attach_free (gpointer attach);
 
+/* The polkit action that attaching @key needs besides org.hostdevd1.attach,
+ * as things are now: org.hostdevd1.bind for a PCI device that is not on
+ * vfio-pci (the job binds it), org.hostdevd1.mdev for an mdev that does
+ * not run (the job creates it); NULL when the job changes nothing on the
+ * host before it asks libvirt. */
+const char *hdd_attach_action_needed (const char *key);
+
+/* Whether the job may bind or create (the caller was authorized for the
+ * action above); TRUE unless set.  A job that may not and finds it would
+ * have to (the device changed since the call was authorized) fails with
+ * NotAuthorized and changes nothing. */
+void hdd_attach_set_may_prepare (HddAttach *attach,
+                                 gboolean   may_prepare);
+
 /* The HddJobFunc; @data is the HddAttach. */
 gboolean hdd_attach_run (HddJob   *job,
                          gpointer  data,

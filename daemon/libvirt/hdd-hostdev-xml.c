@@ -57,9 +57,16 @@ hdd_hostdev_to_xml (const HddHostdev *h)
 
   if (h->kind == HDD_HOSTDEV_PCI)
     {
-      HddPciAddress a;
+      HddPciAddress a = { 0 };
 
-      g_return_val_if_fail (hdd_pci_address_parse (h->key, &a, NULL), NULL);
+      /* Not inside g_return_val_if_fail(): G_DISABLE_CHECKS would drop the
+       * parse with the check. */
+      if (!hdd_pci_address_parse (h->key, &a, NULL))
+        {
+          g_critical ("hdd_hostdev_to_xml: “%s” is not a PCI address", h->key);
+          g_string_free (xml, TRUE);
+          return NULL;
+        }
       g_string_append_printf (xml,
                               "<hostdev mode='subsystem' type='pci' managed='%s'>\n"
                               "  <source>\n"
@@ -73,7 +80,12 @@ hdd_hostdev_to_xml (const HddHostdev *h)
     {
       g_autofree char *model = g_markup_escape_text (h->model ? h->model : "vfio-pci", -1);
 
-      g_return_val_if_fail (hdd_uuid_is_canonical (h->key), NULL);
+      if (!hdd_uuid_is_canonical (h->key))
+        {
+          g_critical ("hdd_hostdev_to_xml: “%s” is not a UUID", h->key);
+          g_string_free (xml, TRUE);
+          return NULL;
+        }
       g_string_append_printf (xml,
                               "<hostdev mode='subsystem' type='mdev' managed='%s' model='%s'>\n"
                               "  <source>\n"

@@ -200,6 +200,123 @@ test_udev_markers (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (markers, G_FILE_TEST_EXISTS));
 }
 
+/* Loads @len bytes of @text as bindings.conf: TRUE if the store took it;
+ * otherwise checks that the file was moved aside and nothing loaded. */
+static gboolean
+load_text (Fixture *f, const char *text, gssize len)
+{
+  g_autofree char *path = g_build_filename (f->dir, "bindings.conf", NULL);
+  g_autoptr(HddStore) store = hdd_store_new (f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  gboolean ok;
+
+  g_assert_true (g_file_set_contents (path, text, len, NULL));
+  ok = hdd_store_load (store, &error);
+  list = hdd_store_list (store);
+  if (ok)
+    {
+      g_assert_no_error (error);
+      g_assert_cmpuint (list->len, >, 0);
+      return TRUE;
+    }
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "moved to"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (list->len, ==, 0);
+  g_usleep (2);
+  return FALSE;
+}
+
+static void
+test_driver_names (Fixture *f, gconstpointer data)
+{
+  g_autofree char *long_name = g_strnfill (256, 'a');
+  g_autofree char *longest = g_strnfill (255, 'a');
+  const char *good[] = { "e1000e", "snd_hda_intel", "vfio-pci", "xhci_hcd", "Intel ICH",
+                         "8250_pci", "a.b+c:d", longest };
+  const char *bad[] = { "", ".", "..", "../../../../tmp/x", "a/b", "/", "e1000e\n",
+                        "e\033[2J", "caf\xc3\xa9", "\xff", "tab\there", long_name };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (hdd_store_driver_name_is_valid (good[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (hdd_store_driver_name_is_valid (bad[i]));
+  g_assert_false (hdd_store_driver_name_is_valid (NULL));
+}
+
+/* bindings.conf is written by whoever can write the state directory: what
+ * it says the original driver was becomes /sys/bus/pci/drivers/DRIVER/bind. */
+static void
+test_hostile_original_driver (Fixture *f, gconstpointer data)
+{
+  const char *bad[] = {
+    "[0000:01:00.0]\nOriginalDriver=../../../../sys/kernel/x\nPersistent=true\n",
+    "[0000:01:00.0]\nOriginalDriver=a/b\nPersistent=false\n",
+    "[0000:01:00.0]\nOriginalDriver=..\nPersistent=false\n",
+    "[0000:01:00.0]\nOriginalDriver=e\\e[2J\nPersistent=false\n",  /* "\e" is no escape */
+    "[0000:01:00.0]\nOriginalDriver=e1000e\\n\nPersistent=false\n",
+    "[0000:01:00.0]\nOriginalDriver=\xff\xfe\nPersistent=false\n",  /* not UTF-8 */
+    "[0000:01:00.0]\nOriginalDriver=e1000e\nPersistent=false\n"
+    "[0000:02:00.0]\nOriginalDriver=.\nPersistent=false\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (load_text (f, bad[i], -1));
+  /* Every bad file is kept, renamed, for whoever looks into it. */
+  g_assert_cmpuint (count_files (f->dir), ==, G_N_ELEMENTS (bad));
+
+  g_assert_true (load_text (f, "[0000:01:00.0]\nOriginalDriver=snd_hda_intel\n"
+                               "Persistent=false\n", -1));
+  g_assert_true (load_text (f, "[0000:01:00.0]\nOriginalDriver=\nPersistent=false\n", -1));
+  g_assert_true (load_text (f, "[0000:01:00.0]\nPersistent=true\n", -1));
+}
+
+static void
+test_file_size_bound (Fixture *f, gconstpointer data)
+{
+  const char *entry = "[0000:01:00.0]\nOriginalDriver=e1000e\nPersistent=false\n";
+  gsize entry_len = strlen (entry);
+  g_autoptr(GString) text = g_string_new (entry);
+
+  /* Exactly at the bound: read. */
+  while (text->len < HDD_STORE_MAX_FILE_SIZE)
+    g_string_append_c (text, text->len + 1 < HDD_STORE_MAX_FILE_SIZE ? '#' : '\n');
+  g_assert_cmpuint (text->len, ==, HDD_STORE_MAX_FILE_SIZE);
+  g_assert_cmpuint (entry_len, <, text->len);
+  g_assert_true (load_text (f, text->str, text->len));
+  /* One byte more: refused, moved aside, never read whole. */
+  g_string_insert_c (text, entry_len, '#');
+  g_assert_false (load_text (f, text->str, text->len));
+  /* A NUL would cut what GKeyFile sees: refused too. */
+  g_assert_false (load_text (f, "[0000:01:00.0]\nOriginalDriver=e1000e\0x\nPersistent=false\n",
+                             56));
+}
+
+static void
+test_put_refuses_bad_driver (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "bindings.conf", NULL);
+  g_autoptr(HddStore) store = hdd_store_new (f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  g_assert_true (hdd_store_load (store, &error));
+  g_assert_true (hdd_store_put (store, "0000:01:00.0", "e1000e", FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &before, NULL, NULL));
+  g_assert_false (hdd_store_put (store, "0000:01:00.0", "../x", TRUE, &error));
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+  {
+    g_autoptr(HddBinding) b = hdd_store_lookup (store, "0000:01:00.0");
+    g_assert_cmpstr (b->original_driver, ==, "e1000e");
+    g_assert_false (b->persistent);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -209,5 +326,11 @@ main (int argc, char **argv)
   g_test_add ("/store/failed-write-changes-nothing", Fixture, NULL, setup,
               test_failed_write_changes_nothing, teardown);
   g_test_add ("/store/udev-markers", Fixture, NULL, setup, test_udev_markers, teardown);
+  g_test_add ("/store/driver-names", Fixture, NULL, setup, test_driver_names, teardown);
+  g_test_add ("/store/hostile-original-driver", Fixture, NULL, setup,
+              test_hostile_original_driver, teardown);
+  g_test_add ("/store/file-size-bound", Fixture, NULL, setup, test_file_size_bound, teardown);
+  g_test_add ("/store/put-refuses-bad-driver", Fixture, NULL, setup,
+              test_put_refuses_bad_driver, teardown);
   return g_test_run ();
 }
