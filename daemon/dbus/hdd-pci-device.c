@@ -314,6 +314,23 @@ handle_restore (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVar
   return TRUE;
 }
 
+/* Persist and Forget change the store entry a job on the device records
+ * and undoes as it goes: they wait for no job, they refuse while one runs
+ * (found by the kill -9 soak: a Forget between a bind's record and the
+ * kernel's bind dropped the record of a device then bound). */
+static gboolean
+check_no_job (gpointer object, gpointer request, GError **error)
+{
+  HddPciDevice *self = object;
+  const char *job = hdd_device_get_active_job (HDD_DEVICE (self));
+
+  if (!hdd_device_is_busy (HDD_DEVICE (self)))
+    return TRUE;
+  g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY,
+               "A job works on %s (%s): ask again once it ended", self->address, job);
+  return FALSE;
+}
+
 static void
 run_persist (gpointer object, GDBusMethodInvocation *invocation, gpointer request)
 {
@@ -344,7 +361,7 @@ handle_persist (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVar
 {
   if (hdd_options_check_call (invocation, options, NULL))
     bouncer_dispatch (HDD_PCI_DEVICE (iface), invocation, options,
-                      (HddBouncerCall) { .run = run_persist });
+                      (HddBouncerCall) { .check = check_no_job, .run = run_persist });
   return TRUE;
 }
 
@@ -380,7 +397,7 @@ handle_forget (HddDbusPciDevice *iface, GDBusMethodInvocation *invocation, GVari
 {
   if (hdd_options_check_call (invocation, options, NULL))
     bouncer_dispatch (HDD_PCI_DEVICE (iface), invocation, options,
-                      (HddBouncerCall) { .run = run_forget });
+                      (HddBouncerCall) { .check = check_no_job, .run = run_forget });
   return TRUE;
 }
 
