@@ -272,7 +272,12 @@ mdev_core (FakeSysfs *fs)
         }
       {
         g_autofree char *remove = g_build_filename (dir, "remove", NULL);
+        g_autofree char *type_link = g_build_filename (dir, "mdev_type", NULL);
+        g_autofree char *type_dir = path (fs, "/sys/class/mdev_bus/%s", pt);
+
         write_file (remove, "");
+        /* As the kernel's: a link out of the mdev's directory. */
+        g_assert_cmpint (symlink (type_dir, type_link), ==, 0);
       }
     }
   {
