@@ -20,6 +20,48 @@ refuse (GError **error, const char *format, ...)
   return FALSE;
 }
 
+static gint
+hex4 (const char *p, gsize avail)
+{
+  gint v = 0;
+
+  if (avail < 4)
+    return -1;
+  for (guint k = 0; k < 4; k++)
+    {
+      if (!g_ascii_isxdigit (p[k]))
+        return -1;
+      v = v * 16 + g_ascii_xdigit_value (p[k]);
+    }
+  return v;
+}
+
+/* The XXXX of "\uXXXX" at @p (and the low half of a surrogate pair after
+ * it); returns the bytes it used, 0 with @error set when json-glib would
+ * make a NUL or invalid UTF-8 of it ("\ud800" alone comes out as three
+ * bytes that are no UTF-8, and a D-Bus string cannot carry them). */
+static gsize
+check_unicode_escape (const char *p, gsize avail, gsize at, GError **error)
+{
+  gint v = hex4 (p, avail);
+  gint low;
+
+  if (v < 0)
+    return refuse (error, "it is not JSON (“\\u” without four hex digits at byte %"
+                   G_GSIZE_FORMAT ")", at);
+  if (v == 0)
+    return refuse (error, "a string holds a NUL character (\\u0000, at byte %" G_GSIZE_FORMAT ")",
+                   at);
+  if (v >= 0xdc00 && v <= 0xdfff)
+    return refuse (error, "a string holds half a surrogate pair (at byte %" G_GSIZE_FORMAT ")", at);
+  if (v < 0xd800 || v > 0xdbff)
+    return 4;
+  low = avail >= 10 && p[4] == '\\' && p[5] == 'u' ? hex4 (p + 6, avail - 6) : -1;
+  if (low < 0xdc00 || low > 0xdfff)
+    return refuse (error, "a string holds half a surrogate pair (at byte %" G_GSIZE_FORMAT ")", at);
+  return 10;
+}
+
 gboolean
 hdd_json_check_bounds (const char *data,
                        gssize      len,
@@ -44,11 +86,18 @@ hdd_json_check_bounds (const char *data,
         {
           if (escaped)
             {
-              /* The four hex digits that follow are plain bytes to the scan. */
-              if (c == 'u' && n - i > 4 && memcmp (data + i + 1, "0000", 4) == 0)
-                return refuse (error, "a string holds a NUL character (\\u0000, at byte %"
-                               G_GSIZE_FORMAT ")", i - 1);
               escaped = FALSE;
+              if (c == 'u')
+                {
+                  gsize used = check_unicode_escape (data + i + 1, n - i - 1, i - 1, error);
+
+                  if (used == 0)
+                    return FALSE;
+                  i += used;
+                }
+              else if (strchr ("\"\\/bfnrt", c) == NULL)
+                return refuse (error, "it is not JSON (an escape “\\%c” at byte %" G_GSIZE_FORMAT ")",
+                               g_ascii_isprint (c) ? c : '?', i - 1);
             }
           else if (c == '\\')
             escaped = TRUE;

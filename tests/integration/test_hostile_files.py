@@ -94,6 +94,24 @@ def test_nul_in_definition_refused(daemon, testbed):
     refusal(daemon, 'mtty', UUID, 'NUL')
 
 
+def test_bad_escapes_in_definition_refused(daemon, testbed):
+    """json-glib made bytes that are no UTF-8 of "\\ud800" (and the
+    Attributes property, a D-Bus string, cannot carry them), and a NUL of
+    its octal "\\0"; JSON (and mdevctl) has neither."""
+    write_definition(daemon, 'mtty', UUID,
+                     '{"mdev_type": "mtty-1", "start": "manual", '
+                     '"attrs": [{"label": "x\\ud800y"}]}')
+    write_definition(daemon, 'mtty', UUID3,
+                     '{"mdev_type": "mtty-1", "start": "manual", '
+                     '"attrs": [{"label": "x\\0y"}]}')
+    install_fixture(daemon, 'manual-no-attrs.json', 'mtty', UUID2)
+    assert daemon.mdev_props(UUID2)['Defined'] == 1
+    assert defined(daemon) == {UUID2}
+    refusal(daemon, 'mtty', UUID, 'half a surrogate pair')
+    refusal(daemon, 'mtty', UUID3, 'not JSON (an escape')
+    assert daemon.proc.poll() is None
+
+
 def test_attrs_as_mdevctl_reads_them(daemon, testbed):
     """mdevctl 1.2: each attribute an object of exactly one member."""
     write_definition(daemon, 'mtty', UUID,

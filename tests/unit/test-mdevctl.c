@@ -259,6 +259,7 @@ test_nul_refused (void)
 {
   const char raw[] = "{\"mdev_type\": \"mtty-1\0x\", \"start\": \"auto\"}";
   g_autoptr(HddMdevConfig) ok = NULL;
+  g_autoptr(HddMdevConfig) pair = NULL;
 
   assert_refused ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
                   "\"attrs\": [{\"label\": \"x\\u0000y\"}]}", -1, "NUL");
@@ -266,10 +267,24 @@ test_nul_refused (void)
                   "\"attrs\": [{\"label\\u0000/../../x\": \"1\"}]}", -1, "NUL");
   assert_refused ("{\"mdev_type\": \"mtty-1\\u0000\", \"start\": \"auto\"}", -1, "NUL");
   assert_refused (raw, sizeof raw - 1, "NUL byte");
+  /* json-glib's octal escapes, a NUL too; JSON has none. */
+  assert_refused ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
+                  "\"attrs\": [{\"label\": \"x\\0y\"}]}", -1, "not JSON (an escape");
+  /* Half a surrogate pair came out as bytes that are no UTF-8, and the
+   * Attributes property cannot carry them; a whole pair is fine. */
+  assert_refused ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
+                  "\"attrs\": [{\"label\": \"x\\ud800y\"}]}", -1, "half a surrogate pair");
+  assert_refused ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
+                  "\"attrs\": [{\"label\": \"x\\udc00\"}]}", -1, "half a surrogate pair");
+  assert_refused ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
+                  "\"attrs\": [{\"label\": \"x\\u12\"}]}", -1, "four hex digits");
   /* An escaped backslash before "u0000" is no NUL. */
   ok = parse_ok ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
                  "\"attrs\": [{\"label\": \"x\\\\u0000\"}]}");
   g_assert_cmpstr (((HddMdevAttr *) ok->attrs->pdata[0])->value, ==, "x\\u0000");
+  pair = parse_ok ("{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", "
+                   "\"attrs\": [{\"label\": \"\\ud83d\\ude00 \\u00e9\\/\"}]}");
+  g_assert_cmpstr (((HddMdevAttr *) pair->attrs->pdata[0])->value, ==, "\xf0\x9f\x98\x80 é/");
 }
 
 /* What json-glib takes but JSON (and mdevctl) does not: it would hide

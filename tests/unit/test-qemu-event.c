@@ -138,6 +138,11 @@ test_bounds (void)
   assert_refused ("{\"path\": \"/x\", \"sysfsdev\": "
                   "\"/sys/bus/pci/devices/0000:01:00.0\\u0000/../x\", \"count\": 1, "
                   "\"unplug-pending\": false}", "NUL");
+  /* The device's id goes into a job's steps, a D-Bus string: no half
+   * surrogate, which json-glib turned into bytes that are no UTF-8. */
+  assert_refused ("{\"device\": \"host\\ud800\", \"path\": \"/x\", \"sysfsdev\": "
+                  "\"/sys/bus/pci/devices/0000:01:00.0\", \"count\": 1, "
+                  "\"unplug-pending\": false}", "half a surrogate pair");
 }
 
 int
