@@ -8,6 +8,12 @@
 #define NAME_MAX_LEN 255
 #define ATTRIBUTE_MAX_LEN 1024
 
+/* The links the kernel puts in every mdev's sysfs directory: an attribute
+ * path through one of them leaves the mdev (mdev_type/create makes another
+ * mdev, driver/unbind unbinds it).  Refused up front; the write itself is
+ * confined too (hdd_sysfs_write_beneath), for the links no list names. */
+static const char * const mdev_links[] = { "driver", "iommu_group", "mdev_type", "subsystem" };
+
 /* Shown in errors: escaped and cut, however hostile the input. */
 static char *
 shown (const char *text)
@@ -91,7 +97,13 @@ hdd_mdev_check_name (const char *what,
 
   /* strnlen() stops one past the longest name: too long is invalid. */
   if (name && valid_name (name, strnlen (name, NAME_MAX_LEN + 1)))
-    return TRUE;
+    {
+      if (g_strcmp0 (what, "parent") != 0 || !g_str_equal (name, HDD_MDEVCTL_RESERVED_DIR))
+        return TRUE;
+      g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                   "Invalid mdev parent “%s”: mdevctl keeps its scripts there", name);
+      return FALSE;
+    }
   if (name == NULL || *name == '\0')
     {
       g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
@@ -102,6 +114,15 @@ hdd_mdev_check_name (const char *what,
   g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
                "Invalid mdev %s “%s”: a name is 1 to %d letters, digits and “_.:+-”, "
                "and not “.” or “..”", what, s, NAME_MAX_LEN);
+  return FALSE;
+}
+
+static gboolean
+is_mdev_link (const char *name, gsize len)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (mdev_links); i++)
+    if (strlen (mdev_links[i]) == len && strncmp (name, mdev_links[i], len) == 0)
+      return TRUE;
   return FALSE;
 }
 
@@ -129,6 +150,14 @@ hdd_mdev_check_attribute (const char *name,
                    "Invalid mdev attribute “%s”: an attribute is a path below the "
                    "mdev's sysfs directory, names of letters, digits and “_.:+-” "
                    "separated by “/”, without “.” or “..”", s);
+      return FALSE;
+    }
+  if (strchr (name, '/') && is_mdev_link (name, (gsize) (strchr (name, '/') - name)))
+    {
+      s = shown (name);
+      g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                   "Invalid mdev attribute “%s”: it goes through the link “%.*s” out of "
+                   "the mdev's sysfs directory", s, (int) (strchr (name, '/') - name), name);
       return FALSE;
     }
   if (value && strlen (value) > HDD_MDEV_ATTR_VALUE_MAX)

@@ -14,6 +14,10 @@ G_BEGIN_DECLS
 /* Characters of a UUID: 8-4-4-4-12 hex digits. */
 #define HDD_UUID_LEN 36
 
+/* mdevctl's directory for its callouts and notifiers, beside the parents'
+ * directories in /etc/mdevctl.d: never a parent. */
+#define HDD_MDEVCTL_RESERVED_DIR "scripts.d"
+
 /* Longest attribute value written to sysfs: one page minus the NUL. */
 #define HDD_MDEV_ATTR_VALUE_MAX 4095
 
@@ -28,13 +32,19 @@ gboolean hdd_uuid_is_canonical (const char *text);
 
 /* A parent ("mtty", "0000:00:02.0") or type ("mtty-1", "i915-GVTg_V5_4")
  * name: 1 to 255 letters, digits and "_.:+-", not "." or "..".  @what names
- * the argument in the error ("parent", "type"). */
+ * the argument in the error ("parent", "type"); a "parent" is also never
+ * HDD_MDEVCTL_RESERVED_DIR. */
 gboolean hdd_mdev_check_name (const char *what,
                               const char *name,
                               GError    **error);
 
 /* An attribute path relative to the mdev's sysfs directory: names as above,
- * separated by single '/'. */
+ * separated by single '/' (mdevctl writes such paths, and a vendor driver's
+ * attribute group is a subdirectory: mtty's vendor/sample_mdev_dev).  A
+ * path whose first name is one of the links the kernel puts in every
+ * mdev's directory (driver, iommu_group, mdev_type, subsystem) is refused:
+ * it leads out of the mdev.  Links elsewhere are refused when the
+ * attribute is written (hdd_sysfs_write_beneath). */
 gboolean hdd_mdev_check_attribute (const char *name,
                                    const char *value,
                                    GError    **error);

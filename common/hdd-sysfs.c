@@ -4,13 +4,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <gio/gio.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <unistd.h>
 
 static char *root_override;
 static gboolean root_overridden;
+static gint no_openat2;   /* tests: the walk of kernels before 5.6 */
 G_LOCK_DEFINE_STATIC (root);
 
 const char *
@@ -60,18 +64,46 @@ hdd_sysfs_read (const char *path,
                 char      **contents,
                 GError    **error)
 {
-  g_autoptr(GError) local = NULL;
-  char *data = NULL;
+  g_autofree char *data = g_malloc (HDD_SYSFS_READ_MAX + 2);
+  gsize n = 0;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-  if (!g_file_get_contents (path, &data, NULL, &local))
+  if (fd < 0)
     {
-      int code = local->domain == G_FILE_ERROR
-        ? g_io_error_from_file_error (local->code) : G_IO_ERROR_FAILED;
-      g_set_error (error, G_IO_ERROR, code, "%s", local->message);
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Failed to open file “%s”: %s", path, g_strerror (err));
       return FALSE;
     }
+  /* Bounded: a sysfs attribute is one page at most. */
+  while (n <= HDD_SYSFS_READ_MAX)
+    {
+      ssize_t r = read (fd, data + n, HDD_SYSFS_READ_MAX + 1 - n);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int err = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                       "Failed to read from file “%s”: %s", path, g_strerror (err));
+          close (fd);
+          return FALSE;
+        }
+      if (r == 0)
+        break;
+      n += (gsize) r;
+    }
+  close (fd);
+  if (n > HDD_SYSFS_READ_MAX)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s holds more than %d bytes: no attribute does", path, HDD_SYSFS_READ_MAX);
+      return FALSE;
+    }
+  data[n] = '\0';
   g_strchomp (data);
-  *contents = data;
+  *contents = g_steal_pointer (&data);
   return TRUE;
 }
 
@@ -138,6 +170,169 @@ hdd_sysfs_write (const char *path,
       int err = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
                    "Could not write to %s: %s", path, g_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Writes confined below a directory ---- */
+
+void
+hdd_sysfs_set_openat2_disabled (gboolean disabled)
+{
+  g_atomic_int_set (&no_openat2, disabled);
+}
+
+static gboolean
+confinement_error (GError **error, const char *dir, const char *relpath, const char *why)
+{
+  g_autofree char *shown = g_strescape (relpath, NULL);
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
+               "Refusing to write “%s” below %s: %s", shown, dir, why);
+  return FALSE;
+}
+
+/* Opens @relpath below @dirfd for writing, one name at a time: each
+ * directory opened O_PATH|O_NOFOLLOW and checked with fstat() on what was
+ * opened (no window between the check and the use), on the same file
+ * system as @dirfd, the last name O_NOFOLLOW.  Sets errno: ELOOP for a
+ * link, EXDEV for another file system. */
+static int
+open_beneath_walk (int dirfd, const char *relpath, int flags)
+{
+  g_auto(GStrv) names = g_strsplit (relpath, "/", -1);
+  struct stat top, st;
+  int fd = dup (dirfd);
+  int err;
+
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &top) < 0)
+    {
+      err = errno;
+      close (fd);
+      errno = err;
+      return -1;
+    }
+  for (guint i = 0; names[i]; i++)
+    {
+      int next;
+
+      if (names[i + 1] == NULL)
+        next = openat (fd, names[i], flags | O_NOFOLLOW);
+      else
+        next = openat (fd, names[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      err = errno;
+      close (fd);
+      if (next < 0)
+        {
+          errno = err;
+          return -1;
+        }
+      fd = next;
+      if (names[i + 1] == NULL)
+        break;
+      if (fstat (fd, &st) < 0)
+        err = errno;
+      else if (S_ISLNK (st.st_mode))
+        err = ELOOP;
+      else if (!S_ISDIR (st.st_mode))
+        err = ENOTDIR;
+      else if (st.st_dev != top.st_dev)
+        err = EXDEV;
+      else
+        continue;
+      close (fd);
+      errno = err;
+      return -1;
+    }
+  return fd;
+}
+
+static int
+open_beneath (int dirfd, const char *relpath, int flags)
+{
+  struct open_how how = {
+    .flags = (guint64) flags,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+  int fd;
+
+  if (!g_atomic_int_get (&no_openat2))
+    {
+      fd = (int) syscall (SYS_openat2, dirfd, relpath, &how, sizeof how);
+      /* ENOSYS: a kernel before 5.6; EPERM: a seccomp filter that does
+       * not know the call. */
+      if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+        return fd;
+    }
+  return open_beneath_walk (dirfd, relpath, flags);
+}
+
+static gboolean
+relpath_is_plain (const char *relpath)
+{
+  g_auto(GStrv) names = NULL;
+
+  if (relpath == NULL || *relpath == '\0' || *relpath == '/')
+    return FALSE;
+  names = g_strsplit (relpath, "/", -1);
+  for (guint i = 0; names[i]; i++)
+    if (*names[i] == '\0' || g_str_equal (names[i], ".") || g_str_equal (names[i], ".."))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+hdd_sysfs_write_beneath (const char *dir,
+                         const char *relpath,
+                         const char *value,
+                         GError    **error)
+{
+  g_autofree char *path = NULL;
+  size_t len = strlen (value);
+  ssize_t n;
+  int dirfd, fd, err;
+
+  if (!relpath_is_plain (relpath))
+    return confinement_error (error, dir, relpath ? relpath : "",
+                              "not a relative path of plain names");
+  /* @dir itself may be a link (/sys/bus/mdev/devices/UUID is one): the
+   * caller built it from checked names. */
+  dirfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not open %s: %s", dir, g_strerror (err));
+      return FALSE;
+    }
+  fd = open_beneath (dirfd, relpath, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  err = errno;
+  close (dirfd);
+  path = g_build_filename (dir, relpath, NULL);
+  if (fd < 0 && (err == ELOOP || err == EXDEV))
+    return confinement_error (error, dir, relpath,
+                              err == ELOOP ? "the path goes through a symbolic link"
+                                           : "the path leaves the directory");
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not open %s for writing: %s", path, g_strerror (err));
+      return FALSE;
+    }
+
+  do
+    n = write (fd, value, len);
+  while (n < 0 && errno == EINTR);
+  err = n < 0 ? errno : EIO;
+  close (fd);
+  if (n < 0 || (size_t) n != len)
+    {
+      g_autofree char *shown = g_strescape (value, NULL);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "Could not write “%s” to %s: %s", shown, path, g_strerror (err));
       return FALSE;
     }
   return TRUE;

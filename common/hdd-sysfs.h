@@ -21,7 +21,11 @@ void hdd_sysfs_set_root (const char *root);
 /* root + the formatted absolute path ("/sys/bus/pci/..."). */
 char *hdd_sysfs_path (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
-/* Reads a whole attribute and strips trailing white space. */
+/* The most hdd_sysfs_read() reads: an attribute is one page at most. */
+#define HDD_SYSFS_READ_MAX (64 * 1024)
+
+/* Reads a whole attribute and strips trailing white space.  A file of more
+ * than HDD_SYSFS_READ_MAX bytes is refused (G_IO_ERROR_INVALID_DATA). */
 gboolean hdd_sysfs_read (const char *path,
                          char      **contents,
                          GError    **error);
@@ -36,6 +40,22 @@ gboolean hdd_sysfs_read_uint (const char *path,
 gboolean hdd_sysfs_write (const char *path,
                           const char *value,
                           GError    **error);
+
+/* hdd_sysfs_write() of @relpath below the directory @dir, confined there:
+ * @relpath is plain names separated by '/' (no "", ".", ".." and no
+ * leading '/'), and no name on the way may be a symbolic link or a mount
+ * point — openat2() with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or where
+ * the kernel has no openat2() (before 5.6), a walk that opens one name at a
+ * time with O_NOFOLLOW.  @dir itself is followed.  A path that would leave
+ * @dir fails with G_IO_ERROR_INVALID_FILENAME and writes nothing; other
+ * failures are those of hdd_sysfs_write(). */
+gboolean hdd_sysfs_write_beneath (const char *dir,
+                                  const char *relpath,
+                                  const char *value,
+                                  GError    **error);
+
+/* Tests: hdd_sysfs_write_beneath() walks as on a kernel without openat2(). */
+void hdd_sysfs_set_openat2_disabled (gboolean disabled);
 
 /* hdd_sysfs_write() from a child process of its own, waited for: for the
  * writes the kernel blocks until a device's users let it go (an unbind

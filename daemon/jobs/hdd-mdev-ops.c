@@ -122,25 +122,36 @@ roll_back (HddJob *job, const char *uuid)
     hdd_job_step (job, "Could not roll back: %s", error->message);
 }
 
+/* Each attribute below the mdev's own directory and nowhere else: no
+ * name of its path may be a link (mdev_type/create would create another
+ * mdev, vfio-dev/vfioN/subsystem/... reaches every other vfio device).
+ * The same path for a create and for the start of a definition, whoever
+ * wrote it. */
 static gboolean
 write_attributes (HddJob *job, const HddMdevConfig *c, GError **error)
 {
+  g_autofree char *dir = hdd_sysfs_path ("/sys/bus/mdev/devices/%s", c->uuid);
+
   for (guint i = 0; i < c->attrs->len; i++)
     {
       HddMdevAttr *a = g_ptr_array_index (c->attrs, i);
-      g_autofree char *path = hdd_sysfs_path ("/sys/bus/mdev/devices/%s/%s", c->uuid, a->name);
       g_autoptr(GError) local = NULL;
 
       if (!hdd_job_check_cancelled (job, error))
         return FALSE;
       hdd_job_step (job, "Setting attribute %s of mdev %s", a->name, c->uuid);
-      if (!hdd_sysfs_write (path, a->value, &local))
+      if (!hdd_sysfs_write_beneath (dir, a->name, a->value, &local))
         {
           g_autofree char *shown = g_strescape (a->value, NULL);
 
-          g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
-                       "The vendor driver rejected attribute %s = “%.64s” of mdev %s: %s",
-                       a->name, shown, c->uuid, local->message);
+          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME))
+            g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                         "Attribute %s of mdev %s is not the mdev's own: %s",
+                         a->name, c->uuid, local->message);
+          else
+            g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
+                         "The vendor driver rejected attribute %s = “%.64s” of mdev %s: %s",
+                         a->name, shown, c->uuid, local->message);
           return FALSE;
         }
       hdd_job_set_progress (job, 0.5 + 0.5 * (i + 1) / c->attrs->len);

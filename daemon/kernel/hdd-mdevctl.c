@@ -2,9 +2,14 @@
 
 #include "hdd-error.h"
 #include "hdd-file.h"
+#include "hdd-json.h"
 #include "hdd-mdev-names.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define KEY_TYPE  "mdev_type"
 #define KEY_START "start"
@@ -132,8 +137,13 @@ string_member (JsonObject *object, const char *key)
   return json_node_get_string (node);
 }
 
-/* "attrs": [ { "name": "value" }, ... ], in order.  mdevctl writes one
- * attribute per object and reads any number; so does this. */
+/* "attrs": [ { "name": "value" }, ... ], in order, as mdevctl 1.2 reads
+ * it (MDev::add_attributes): missing or null is no attribute; anything but
+ * a list is refused, and so is an element that is not an object or whose
+ * object has not exactly one member ({} as well as {"a": .., "b": ..}).
+ * A value that is not a string makes mdevctl panic; here it is refused.
+ * An object with a key twice is one member, the last value: serde_json and
+ * json-glib agree on that. */
 static gboolean
 parse_attrs (HddMdevConfig *c, JsonNode *attrs, GError **error)
 {
@@ -149,26 +159,27 @@ parse_attrs (HddMdevConfig *c, JsonNode *attrs, GError **error)
     {
       JsonNode *item = json_array_get_element (array, i);
       g_autoptr(GList) members = NULL;
+      g_autoptr(GError) local = NULL;
       JsonObject *object;
+      const char *name, *value;
 
       if (!JSON_NODE_HOLDS_OBJECT (item))
         return GPOINTER_TO_INT (invalid (error, c->parent, c->uuid,
                         "attribute %u is not an object {\"name\": \"value\"}", i + 1));
       object = json_node_get_object (item);
+      if (json_object_get_size (object) != 1)
+        return GPOINTER_TO_INT (invalid (error, c->parent, c->uuid,
+                        "attribute %u has %u members, not one {\"name\": \"value\"} "
+                        "as mdevctl requires", i + 1, json_object_get_size (object)));
       members = json_object_get_members (object);
-      for (GList *l = members; l; l = l->next)
-        {
-          g_autoptr(GError) local = NULL;
-          const char *name = l->data;
-          const char *value = string_member (object, name);
-
-          if (!hdd_mdev_check_attribute (name, value, &local))
-            return GPOINTER_TO_INT (invalid (error, c->parent, c->uuid, "%s", local->message));
-          if (value == NULL)
-            return GPOINTER_TO_INT (invalid (error, c->parent, c->uuid,
-                            "the value of attribute “%s” is not a string", name));
-          hdd_mdev_config_add_attr (c, name, value);
-        }
+      name = members->data;
+      value = string_member (object, name);
+      if (!hdd_mdev_check_attribute (name, value, &local))
+        return GPOINTER_TO_INT (invalid (error, c->parent, c->uuid, "%s", local->message));
+      if (value == NULL)
+        return GPOINTER_TO_INT (invalid (error, c->parent, c->uuid,
+                        "the value of attribute “%s” is not a string", name));
+      hdd_mdev_config_add_attr (c, name, value);
     }
   return TRUE;
 }
@@ -188,6 +199,10 @@ hdd_mdevctl_parse (const char *uuid,
   JsonObject *object;
   const char *type, *start;
 
+  /* Before json-glib: its parser recurses without a limit, and a NUL in a
+   * string would silently cut it short. */
+  if (!hdd_json_check_bounds (data, len, HDD_MDEVCTL_MAX_SIZE, HDD_MDEVCTL_MAX_DEPTH, &local))
+    return invalid (error, parent, uuid, "%s", local->message);
   if (!json_parser_load_from_data (parser, data, len, &local))
     return invalid (error, parent, uuid, "it is not JSON (%s)", local->message);
   root = json_parser_get_root (parser);
@@ -412,15 +427,69 @@ hdd_mdevctl_path (const char *directory,
   return g_build_filename (directory, parent, uuid, NULL);
 }
 
+/* At most HDD_MDEVCTL_MAX_SIZE + 1 bytes of a regular file: enough to
+ * know it is too large.  O_NONBLOCK: a FIFO put in place of a definition
+ * must not hang the daemon; it is no regular file and refused. */
+static char *
+read_bounded (const char *path, gsize *len, GError **error)
+{
+  g_autofree char *data = NULL;
+  struct stat st;
+  gsize n = 0;
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+  if (fd < 0)
+    {
+      int err = errno;
+
+      g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED, "Could not read %s: %s", path,
+                   g_strerror (err));
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED, "Could not read %s: it is not a "
+                   "regular file", path);
+      close (fd);
+      return NULL;
+    }
+  data = g_malloc (HDD_MDEVCTL_MAX_SIZE + 2);
+  while (n <= HDD_MDEVCTL_MAX_SIZE)
+    {
+      ssize_t r = read (fd, data + n, HDD_MDEVCTL_MAX_SIZE + 1 - n);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int err = errno;
+
+          g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED, "Could not read %s: %s", path,
+                       g_strerror (err));
+          close (fd);
+          return NULL;
+        }
+      if (r == 0)
+        break;
+      n += (gsize) r;
+    }
+  close (fd);
+  data[n] = '\0';
+  *len = n;
+  return g_steal_pointer (&data);
+}
+
 static HddMdevConfig *
 load_file (const char *directory, const char *parent, const char *uuid, GError **error)
 {
   g_autofree char *path = hdd_mdevctl_path (directory, parent, uuid);
   g_autofree char *data = NULL;
-  gsize len;
+  gsize len = 0;
 
-  if (!g_file_get_contents (path, &data, &len, error))
+  data = read_bounded (path, &len, error);
+  if (data == NULL)
     return NULL;
+  /* More than the bound: hdd_mdevctl_parse() says so. */
   return hdd_mdevctl_parse (uuid, parent, data, (gssize) len, error);
 }
 
@@ -478,7 +547,8 @@ hdd_mdevctl_load_all (const char *directory,
   g_autoptr(GDir) dir = g_dir_open (directory, 0, NULL);
   const char *name;
 
-  /* scripts.d (mdevctl's callouts) is a directory too; it holds no UUIDs. */
+  /* scripts.d (mdevctl's callouts) is a directory too, and no parent:
+   * hdd_mdev_check_name() refuses the name. */
   while (dir && (name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *path = g_build_filename (directory, name, NULL);
@@ -499,8 +569,19 @@ hdd_mdevctl_save (const char          *directory,
   g_autofree char *path = hdd_mdevctl_path (directory, config->parent, config->uuid);
   g_autofree char *data = hdd_mdevctl_serialize (config);
   g_autoptr(GError) local = NULL;
+  gsize len = strlen (data);
 
-  if (hdd_file_replace (path, data, strlen (data), 0644, &local))
+  if (!hdd_mdev_check_name ("parent", config->parent, error))
+    return FALSE;
+  if (len > HDD_MDEVCTL_MAX_SIZE)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                   "The definition of mdev %s would be %" G_GSIZE_FORMAT " bytes long, more "
+                   "than the %d bytes of a definition file", config->uuid, len,
+                   HDD_MDEVCTL_MAX_SIZE);
+      return FALSE;
+    }
+  if (hdd_file_replace (path, data, len, 0644, &local))
     return TRUE;
   g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
                "Could not write the definition of mdev %s: %s", config->uuid, local->message);

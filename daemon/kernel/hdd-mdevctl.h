@@ -18,13 +18,29 @@
  * final newline), so that mdevctl and hostdevd read each other's files and
  * a definition written by either looks the same.  Keys mdevctl does not
  * know are kept and written back after the known ones.  Files are replaced
- * atomically (hdd_file_replace). */
+ * atomically (hdd_file_replace).
+ *
+ * Anyone with root may write into the directory: a file is read only up to
+ * HDD_MDEVCTL_MAX_SIZE bytes and refused when it is larger or nests deeper
+ * than HDD_MDEVCTL_MAX_DEPTH (checked before json-glib parses it, see
+ * hdd-json.h).  A refused file is reported, ignored and left as it is. */
 #pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
+
+/* The largest definition file read or written: mdevctl's are a few hundred
+ * bytes; 64 KiB leave room for a dozen attributes of the longest name and
+ * value (hdd-mdev-names.h). */
+#define HDD_MDEVCTL_MAX_SIZE (64 * 1024)
+
+/* The deepest nesting of arrays and objects in a definition, the outer
+ * object counting as 1: mdevctl's own limit (serde_json's recursion limit
+ * of 128 refuses a 128th level), so that mdevctl and hostdevd refuse the
+ * same files. */
+#define HDD_MDEVCTL_MAX_DEPTH 127
 
 typedef struct {
   char *name;    /* path below the mdev's sysfs directory */
@@ -57,9 +73,12 @@ GVariant *hdd_mdevctl_attrs_to_variant (GPtrArray *attrs);
 
 /* Parses the contents of the definition of @uuid on @parent (both already
  * checked).  Fails with HDD_ERROR_INVALID_ARGUMENT and a sentence naming
- * what is wrong: not JSON, not an object, "mdev_type" or "start" missing or
- * invalid, "attrs" not a list of objects of strings, an attribute name that
- * is not a safe path. */
+ * what is wrong: larger than HDD_MDEVCTL_MAX_SIZE, nested deeper than
+ * HDD_MDEVCTL_MAX_DEPTH, a NUL in a string, not JSON, not an object,
+ * "mdev_type" or "start" missing or invalid, "attrs" not as mdevctl 1.2
+ * reads it (missing, null, or a list of objects of exactly one member whose
+ * value is a string), an attribute name that is not a safe path
+ * (hdd_mdev_check_attribute). */
 HddMdevConfig *hdd_mdevctl_parse (const char *uuid,
                                   const char *parent,
                                   const char *data,
@@ -75,13 +94,16 @@ char *hdd_mdevctl_path (const char *directory,
                         const char *uuid);
 
 /* Reads every definition below @directory, sorted by parent and UUID.
- * Files that cannot be read are skipped (and left alone), each with a
- * sentence added to @problems (of strings; may be NULL); temporaries left
- * behind by a crash of hdd_file_replace() are deleted. */
+ * Files that cannot be read or are refused are skipped (and left alone),
+ * each with a sentence added to @problems (of strings; may be NULL);
+ * temporaries left behind by a crash of hdd_file_replace() are deleted.
+ * mdevctl's scripts.d is no parent (hdd_mdev_check_name). */
 GPtrArray *hdd_mdevctl_load_all (const char *directory,
                                  GPtrArray  *problems);
 
-/* Writes the definition (atomically) / deletes it. */
+/* Writes the definition (atomically) / deletes it.  A definition whose
+ * file would be larger than HDD_MDEVCTL_MAX_SIZE is not written
+ * (HDD_ERROR_INVALID_ARGUMENT): it would be refused when read back. */
 gboolean hdd_mdevctl_save   (const char          *directory,
                              const HddMdevConfig *config,
                              GError             **error);

@@ -193,6 +193,14 @@ start_element (GMarkupParseContext *context, const char *name, const char **name
   Parse *p = user_data;
   int depth = ++p->depth;
 
+  /* GMarkup keeps a stack of the open elements: bounded here. */
+  if (depth > HDD_HOSTDEV_XML_MAX_DEPTH)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
+                   "The domain XML libvirt returned nests elements deeper than %d levels",
+                   HDD_HOSTDEV_XML_MAX_DEPTH);
+      return;
+    }
   if (depth == DEPTH_DEVICES && g_str_equal (name, "devices"))
     p->in_devices = TRUE;
   else if (depth == DEPTH_HOSTDEV && p->in_devices && g_str_equal (name, "hostdev"))
@@ -270,9 +278,17 @@ hdd_hostdev_parse_domain (const char *xml,
   g_autoptr(GMarkupParseContext) context = NULL;
   g_autoptr(GError) local = NULL;
   Parse p = { .hostdevs = hostdevs };
+  gsize len = strnlen (xml, HDD_HOSTDEV_XML_MAX_SIZE + 1);
 
+  if (len > HDD_HOSTDEV_XML_MAX_SIZE)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_FAILED,
+                   "The domain XML libvirt returned is larger than %d bytes",
+                   HDD_HOSTDEV_XML_MAX_SIZE);
+      return NULL;
+    }
   context = g_markup_parse_context_new (&parser, G_MARKUP_TREAT_CDATA_AS_TEXT, &p, NULL);
-  if (!g_markup_parse_context_parse (context, xml, -1, &local) ||
+  if (!g_markup_parse_context_parse (context, xml, (gssize) len, &local) ||
       !g_markup_parse_context_end_parse (context, &local))
     {
       hdd_hostdev_free (p.current);

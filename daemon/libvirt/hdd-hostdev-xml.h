@@ -33,10 +33,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddHostdev, hdd_hostdev_free)
  * must be canonical. */
 char *hdd_hostdev_to_xml (const HddHostdev *hostdev);
 
+/* Bounds on a domain's XML, checked while GMarkup reads it: libvirt's
+ * remote protocol carries no string over 4 MiB, and libvirt parses its XML
+ * with libxml2, whose default limit on nesting is 256 elements. */
+#define HDD_HOSTDEV_XML_MAX_SIZE  (16 * 1024 * 1024)
+#define HDD_HOSTDEV_XML_MAX_DEPTH 256
+
 /* The subsystem hostdevs (PCI and mdev) in <devices> of the domain XML
  * @xml, as HddHostdev in document order.  Hostdevs of other kinds (USB,
  * SCSI, capabilities) are skipped.  Fails with HDD_ERROR_FAILED when @xml
- * is not well-formed or a PCI or mdev source address is malformed. */
+ * is larger than HDD_HOSTDEV_XML_MAX_SIZE, nests elements deeper than
+ * HDD_HOSTDEV_XML_MAX_DEPTH, is not well-formed, or a PCI or mdev source
+ * address is malformed. */
 GPtrArray *hdd_hostdev_parse_domain (const char *xml,
                                      GError    **error);
 

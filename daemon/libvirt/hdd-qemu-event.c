@@ -1,6 +1,7 @@
 #include "hdd-qemu-event.h"
 
 #include "hdd-error.h"
+#include "hdd-json.h"
 #include "hdd-mdev-names.h"
 #include "hdd-pci-address.h"
 
@@ -62,6 +63,13 @@ hdd_qemu_event_parse (const char  *name,
     {
       g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT, "Not a VFIO event: %s",
                    name ? name : "(none)");
+      return NULL;
+    }
+  if (details && !hdd_json_check_bounds (details, -1, HDD_QEMU_EVENT_MAX_SIZE,
+                                         HDD_QEMU_EVENT_MAX_DEPTH, &local))
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
+                   "%s refused: its data is not what QEMU sends: %s", name, local->message);
       return NULL;
     }
   if (details == NULL || !json_parser_load_from_data (parser, details, -1, &local) ||

@@ -11,6 +11,13 @@
 
 G_BEGIN_DECLS
 
+/* Bounds on an event's data, checked before json-glib parses it (see
+ * hdd-json.h): the data of the VFIO events is one flat object of a few
+ * hundred bytes; the bounds leave room for members a later QEMU adds and
+ * refuse what could exhaust the daemon's memory or stack. */
+#define HDD_QEMU_EVENT_MAX_SIZE  (64 * 1024)
+#define HDD_QEMU_EVENT_MAX_DEPTH 32
+
 /* The events hostdevd listens for, as a libvirt regex. */
 #define HDD_QEMU_EVENT_REGEX "^VFIO_DEVICE_(REQUEST|UNPLUG_FAILED)$"
 
@@ -32,8 +39,10 @@ void hdd_qemu_event_free (HddQemuEvent *event);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddQemuEvent, hdd_qemu_event_free)
 
 /* Parses @name and @details (the event's data as JSON).  Fails with
- * HDD_ERROR_INVALID_ARGUMENT for another event, data that is not what the
- * series sends, or a sysfsdev that is neither a PCI device nor an mdev. */
+ * HDD_ERROR_INVALID_ARGUMENT for another event, data larger than
+ * HDD_QEMU_EVENT_MAX_SIZE or nested deeper than HDD_QEMU_EVENT_MAX_DEPTH or
+ * with a NUL in a string, data that is not what the series sends, or a
+ * sysfsdev that is neither a PCI device nor an mdev. */
 HddQemuEvent *hdd_qemu_event_parse (const char  *name,
                                     const char  *details,
                                     GError     **error);

@@ -30,7 +30,8 @@ MTTY_TYPES = {
                    device_api='vfio-pci', instances=12),
 }
 # Attributes every fake mdev has, and those its vendor driver rejects
-# (they lead to /dev/full: a write fails with ENOSPC).
+# (a directory in their place: the write fails, with EISDIR).  Not a link
+# to /dev/full: hostdevd writes no attribute through a link.
 MDEV_ATTRS = ('label', 'serial/baud', 'note', 'ctl')
 MDEV_REJECTED = ('reject_me',)
 
@@ -164,6 +165,11 @@ class FakeMdevKernel:
         # made by umockdev): the kernel's create is synchronous.
         vdir = os.path.join(d, 'vfio-dev', vfio)
         os.makedirs(vdir)
+        # The kernel's links of a vfio-dev: back to the device, and to the
+        # class, where every other vfio device is.
+        os.symlink(os.path.relpath(d, vdir), os.path.join(vdir, 'device'))
+        os.symlink(os.path.relpath(self.tb.path('/sys/class/vfio-dev'), vdir),
+                   os.path.join(vdir, 'subsystem'))
         self.tb._write(os.path.join(vdir, 'release_pending'), '0\n')
         self.tb._write(os.path.join(vdir, 'release_requests'), '0\n')
         os.makedirs(self.tb.path('/sys/class/vfio-dev'), exist_ok=True)
@@ -175,7 +181,7 @@ class FakeMdevKernel:
             os.makedirs(os.path.dirname(os.path.join(d, attr)), exist_ok=True)
             self.tb._write(os.path.join(d, attr), '')
         for attr in MDEV_REJECTED:
-            os.symlink('/dev/full', os.path.join(d, attr))
+            os.makedirs(os.path.join(d, attr))
         os.mkfifo(os.path.join(d, 'remove'))
         fifo = os.open(os.path.join(d, 'remove'), os.O_RDWR | os.O_NONBLOCK)
         self.tb.tb.add_from_string('\n'.join([

@@ -258,22 +258,31 @@ mdev_core (FakeSysfs *fs)
       g_autofree char *create = path (fs, "/sys/class/mdev_bus/%s/create", pt);
       g_autofree char *uuid = take (create);
       g_autofree char *dir = uuid ? path (fs, "/sys/bus/mdev/devices/%s", uuid) : NULL;
+      g_autofree char *tmp = uuid ? path (fs, "/sys/bus/mdev/devices/.%s", uuid) : NULL;
       GHashTableIter iter;
       gpointer name;
 
       if (uuid == NULL)
         continue;
-      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      /* Made aside and renamed into place: the kernel's mdev has its
+       * attributes when it appears. */
+      g_assert_cmpint (g_mkdir_with_parents (tmp, 0755), ==, 0);
       g_hash_table_iter_init (&iter, fs->mdev_attrs);
       while (g_hash_table_iter_next (&iter, &name, NULL))
         {
-          g_autofree char *attr = g_build_filename (dir, name, NULL);
+          g_autofree char *attr = g_build_filename (tmp, name, NULL);
           write_file (attr, "");
         }
       {
-        g_autofree char *remove = g_build_filename (dir, "remove", NULL);
+        g_autofree char *remove = g_build_filename (tmp, "remove", NULL);
+        g_autofree char *type_link = g_build_filename (tmp, "mdev_type", NULL);
+        g_autofree char *type_dir = path (fs, "/sys/class/mdev_bus/%s", pt);
+
         write_file (remove, "");
+        /* As the kernel's: a link out of the mdev's directory. */
+        g_assert_cmpint (symlink (type_dir, type_link), ==, 0);
       }
+      g_assert_cmpint (g_rename (tmp, dir), ==, 0);
     }
   {
     g_autofree char *devices = path (fs, "/sys/bus/mdev/devices");

@@ -151,6 +151,53 @@ test_parse_bad (void)
     }
 }
 
+/* libvirt's XML is bounded too: GMarkup does not recurse, but keeps every
+ * open element; the size bound comes first. */
+/* <domain><devices> and then <x> elements: @depth levels in all. */
+static char *
+nested_xml (guint depth, gboolean closed)
+{
+  GString *xml = g_string_new ("<domain><devices>");
+
+  for (guint i = 2; i < depth; i++)
+    g_string_append (xml, "<x>");
+  for (guint i = 2; closed && i < depth; i++)
+    g_string_append (xml, "</x>");
+  if (closed)
+    g_string_append (xml, "</devices></domain>");
+  return g_string_free (xml, FALSE);
+}
+
+/* libvirt's XML is bounded too: GMarkup does not recurse, but keeps every
+ * open element on a stack; the size is checked before it reads. */
+static void
+test_parse_bounds (void)
+{
+  g_autofree char *at_limit = nested_xml (HDD_HOSTDEV_XML_MAX_DEPTH, TRUE);
+  g_autofree char *over = nested_xml (HDD_HOSTDEV_XML_MAX_DEPTH + 1, TRUE);
+  g_autofree char *big = g_malloc (HDD_HOSTDEV_XML_MAX_SIZE + 64);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) fits = hdd_hostdev_parse_domain (at_limit, &error);
+  g_autoptr(GPtrArray) h = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (fits->len, ==, 0);
+
+  h = hdd_hostdev_parse_domain (over, &error);
+  g_assert_null (h);
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "deeper than 256 levels"));
+  g_clear_error (&error);
+
+  memset (big, ' ', HDD_HOSTDEV_XML_MAX_SIZE + 63);
+  big[HDD_HOSTDEV_XML_MAX_SIZE + 63] = '\0';
+  memcpy (big, "<domain/>", 9);
+  h = hdd_hostdev_parse_domain (big, &error);
+  g_assert_null (h);
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "larger than 16777216 bytes"));
+}
+
 static void
 test_write_pci (void)
 {
@@ -217,6 +264,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hostdev-xml/parse-none", test_parse_none);
   g_test_add_func ("/hostdev-xml/parse-decimal", test_parse_decimal);
   g_test_add_func ("/hostdev-xml/parse-bad", test_parse_bad);
+  g_test_add_func ("/hostdev-xml/parse-bounds", test_parse_bounds);
   g_test_add_func ("/hostdev-xml/write-pci", test_write_pci);
   g_test_add_func ("/hostdev-xml/write-mdev", test_write_mdev);
   g_test_add_func ("/hostdev-xml/round-trip", test_round_trip);

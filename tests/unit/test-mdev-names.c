@@ -63,14 +63,32 @@ test_names (void)
     }
 }
 
+/* mdevctl keeps its callouts in /etc/mdevctl.d/scripts.d, beside the
+ * parents' directories: never a parent, a fine type. */
+static void
+test_parent_not_scripts_d (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (hdd_mdev_check_name ("parent", "scripts.d", &error));
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "mdevctl keeps its scripts there"));
+  g_assert_true (hdd_mdev_check_name ("type", "scripts.d", NULL));
+  g_assert_true (hdd_mdev_check_name ("parent", "scripts.e", NULL));
+}
+
 static void
 test_attributes (void)
 {
   g_autofree char *long_value = g_strnfill (HDD_MDEV_ATTR_VALUE_MAX + 1, 'v');
   g_autofree char *max_value = g_strnfill (HDD_MDEV_ATTR_VALUE_MAX, 'v');
-  const char *good[] = { "label", "serial/baud", "a/b/c", "x.y" };
+  const char *good[] = { "label", "serial/baud", "a/b/c", "x.y", "vendor/sample_mdev_dev",
+                         "driver", "mdev_type", "drivers/x", "power/control" };
+  /* The last ones go through the links of every mdev's directory. */
   const char *bad[] = { "", "/label", "label/", "a//b", "../remove", "a/../b", "a/./b", ".",
-                        "remove/..", "a b", "a\\b" };
+                        "remove/..", "a b", "a\\b",
+                        "mdev_type/create", "driver/unbind", "iommu_group/devices/x",
+                        "subsystem/drivers_probe" };
   g_autoptr(GError) error = NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
@@ -114,6 +132,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev-names/uuid/valid", test_uuid_valid);
   g_test_add_func ("/mdev-names/uuid/invalid", test_uuid_invalid);
   g_test_add_func ("/mdev-names/names", test_names);
+  g_test_add_func ("/mdev-names/parent-not-scripts-d", test_parent_not_scripts_d);
   g_test_add_func ("/mdev-names/attributes", test_attributes);
   g_test_add_func ("/mdev-names/object-paths", test_object_paths);
   return g_test_run ();

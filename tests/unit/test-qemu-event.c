@@ -3,6 +3,8 @@
 #include "hdd-error.h"
 #include "hdd-qemu-event.h"
 
+#include <string.h>
+
 static void
 test_request (void)
 {
@@ -104,6 +106,45 @@ test_bad (void)
     }
 }
 
+static void
+assert_refused (const char *details, const char *why)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) e = hdd_qemu_event_parse ("VFIO_DEVICE_REQUEST", details, &error);
+
+  g_assert_null (e);
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_str_has_prefix (error->message, "VFIO_DEVICE_REQUEST refused: "));
+  if (strstr (error->message, why) == NULL)
+    g_error ("“%s” does not say “%s”", error->message, why);
+}
+
+/* Data from the monitor is bounded before json-glib parses it: its parser
+ * recursed 100000 times here and overflowed the stack (SIGSEGV). */
+static void
+test_bounds (void)
+{
+  g_autofree char *deep = g_strnfill (100000, '[');
+  g_autofree char *deep_small = g_strnfill (HDD_QEMU_EVENT_MAX_DEPTH + 1, '[');
+  g_autofree char *pad = g_strnfill (HDD_QEMU_EVENT_MAX_SIZE, ' ');
+  g_autofree char *big = g_strconcat ("{\"path\": \"/x\", \"sysfsdev\": "
+                                      "\"/sys/bus/pci/devices/0000:01:00.0\", \"count\": 1, "
+                                      "\"unplug-pending\": false}", pad, NULL);
+
+  assert_refused (deep, "larger than 65536 bytes");
+  assert_refused (deep_small, "deeper than 32 levels");
+  assert_refused (big, "larger than 65536 bytes");
+  /* "x\u0000y" would be read as "x". */
+  assert_refused ("{\"path\": \"/x\", \"sysfsdev\": "
+                  "\"/sys/bus/pci/devices/0000:01:00.0\\u0000/../x\", \"count\": 1, "
+                  "\"unplug-pending\": false}", "NUL");
+  /* The device's id goes into a job's steps, a D-Bus string: no half
+   * surrogate, which json-glib turned into bytes that are no UTF-8. */
+  assert_refused ("{\"device\": \"host\\ud800\", \"path\": \"/x\", \"sysfsdev\": "
+                  "\"/sys/bus/pci/devices/0000:01:00.0\", \"count\": 1, "
+                  "\"unplug-pending\": false}", "half a surrogate pair");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -112,5 +153,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qemu-event/request-pending-mdev", test_request_pending_mdev);
   g_test_add_func ("/qemu-event/unplug-failed", test_unplug_failed);
   g_test_add_func ("/qemu-event/bad", test_bad);
+  g_test_add_func ("/qemu-event/bounds", test_bounds);
   return g_test_run ();
 }
