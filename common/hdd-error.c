@@ -13,6 +13,7 @@ static const GDBusErrorEntry hdd_error_entries[] = {
   { HDD_ERROR_CANCELLED,        "org.hostdevd1.Error.Cancelled" },
   { HDD_ERROR_TIMED_OUT,        "org.hostdevd1.Error.TimedOut" },
   { HDD_ERROR_ALREADY_EXISTS,   "org.hostdevd1.Error.AlreadyExists" },
+  { HDD_ERROR_LIMIT_EXCEEDED,   "org.hostdevd1.Error.LimitExceeded" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (hdd_error_entries) == HDD_ERROR_N_ERRORS);

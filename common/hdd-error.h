@@ -18,9 +18,11 @@ typedef enum {
   HDD_ERROR_CANCELLED,         /* .Cancelled */
   HDD_ERROR_TIMED_OUT,         /* .TimedOut */
   HDD_ERROR_ALREADY_EXISTS,    /* .AlreadyExists: e.g. an mdev UUID in use */
+  HDD_ERROR_LIMIT_EXCEEDED,    /* .LimitExceeded: too many pending calls or
+                                  jobs (docs/dbus-api.md, "Limits") */
 } HddError;
 
-#define HDD_ERROR_N_ERRORS (HDD_ERROR_ALREADY_EXISTS + 1)
+#define HDD_ERROR_N_ERRORS (HDD_ERROR_LIMIT_EXCEEDED + 1)
 
 #define HDD_ERROR (hdd_error_quark ())
 GQuark hdd_error_quark (void);

@@ -69,6 +69,11 @@ on_checked (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   result = polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), res, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));   /* the caller left */
+      return;
+    }
   if (result == NULL)
     {
       g_warning ("polkit could not check %s: %s", c->action_id, error->message);
@@ -105,6 +110,11 @@ on_connected (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(GError) error = NULL;
   PolkitAuthority *polkit = polkit_authority_get_finish (res, &error);
 
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   if (polkit == NULL)
     {
       g_warning ("Cannot reach polkit: %s", error->message);

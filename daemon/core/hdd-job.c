@@ -6,8 +6,19 @@
 #include "hdd-names.h"
 #include "hdd-sysfs.h"
 
+#include <string.h>
+
 /* How often the holders of a device being released are looked up. */
 #define HOLDERS_POLL_MS 1000
+
+/* Steps kept per job (docs/dbus-api.md, "Limits"): the first STEPS_HEAD,
+ * which say what the job set out to do, and the latest others; what falls
+ * in between is counted in one step.  A step repeating the previous one
+ * is counted there, and a step's text is cut at STEP_MAX_BYTES. */
+#define STEPS_HEAD 10
+#define STEP_MAX_BYTES 1024
+
+G_STATIC_ASSERT (HDD_JOB_MAX_STEPS > STEPS_HEAD + 1);
 
 struct _HddJob
 {
@@ -21,11 +32,14 @@ struct _HddJob
   GMutex         lock;
   gboolean       cancel_requested;
   gboolean       past_no_return;
+  gboolean       worker_done;   /* the work returned; finish() is on its way */
   char          *qemu_failure;  /* why QEMU could not unplug the device, or NULL */
 
   /* Main context only. */
   HddJobState    state;
-  GArray        *steps;       /* of Step */
+  GArray        *steps;       /* of Step, at most HDD_JOB_MAX_STEPS - 1 */
+  guint          steps_left_out;
+  gint64         steps_left_out_time;   /* of the latest step left out */
   char          *release_device;
   GStrv          release_nodes;
   char          *release_state;   /* vfio-dev sysfs directory, or NULL */
@@ -41,6 +55,7 @@ struct _HddJob
 typedef struct {
   gint64  time;
   char   *text;
+  guint   count;   /* how many times in a row it was recorded */
 } Step;
 
 G_DEFINE_TYPE (HddJob, hdd_job, HDD_DBUS_TYPE_JOB_SKELETON)
@@ -159,6 +174,16 @@ set_state (HddJob *self, HddJobState state)
 }
 
 static void
+add_published_step (GVariantBuilder *b, const Step *s)
+{
+  g_autofree char *text = NULL;
+
+  if (s->count > 1)
+    text = g_strdup_printf ("%s (%u times)", s->text, s->count);
+  g_variant_builder_add (b, "(ts)", (guint64) s->time, text ? text : s->text);
+}
+
+static void
 publish_steps (HddJob *self)
 {
   GVariantBuilder b;
@@ -166,8 +191,12 @@ publish_steps (HddJob *self)
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ts)"));
   for (guint i = 0; i < self->steps->len; i++)
     {
-      Step *s = &g_array_index (self->steps, Step, i);
-      g_variant_builder_add (&b, "(ts)", (guint64) s->time, s->text);
+      if (i == STEPS_HEAD && self->steps_left_out)
+        {
+          g_autofree char *text = g_strdup_printf ("(%u steps left out)", self->steps_left_out);
+          g_variant_builder_add (&b, "(ts)", (guint64) self->steps_left_out_time, text);
+        }
+      add_published_step (&b, &g_array_index (self->steps, Step, i));
     }
   hdd_dbus_job_set_steps (HDD_DBUS_JOB (self), g_variant_builder_end (&b));
 }
@@ -175,11 +204,36 @@ publish_steps (HddJob *self)
 static void
 add_step (HddJob *self, const char *text)
 {
-  Step s = { g_get_real_time (), g_strdup (text) };
+  g_autofree char *bounded = NULL;
+  Step *last = self->steps->len ? &g_array_index (self->steps, Step, self->steps->len - 1) : NULL;
+  Step s = { g_get_real_time (), NULL, 1 };
 
-  g_array_append_val (self->steps, s);
-  publish_steps (self);
+  if (strlen (text) > STEP_MAX_BYTES)
+    {
+      g_autofree char *cut = g_utf8_make_valid (text, STEP_MAX_BYTES);
+      text = bounded = g_strconcat (cut, "…", NULL);
+    }
   hdd_dbus_job_set_status (HDD_DBUS_JOB (self), text);
+  if (last && g_str_equal (last->text, text))
+    {
+      last->count++;
+      last->time = s.time;
+      publish_steps (self);
+      return;   /* said already: neither a new step nor a line in the log */
+    }
+  if (self->steps->len == HDD_JOB_MAX_STEPS - 1)
+    {
+      Step *dropped = &g_array_index (self->steps, Step, STEPS_HEAD);
+
+      self->steps_left_out += dropped->count;
+      self->steps_left_out_time = dropped->time;
+      g_array_remove_index (self->steps, STEPS_HEAD);
+    }
+  s.text = g_strdup (text);
+  g_array_append_val (self->steps, s);
+  /* Published with the step, never after the State a client reads with
+   * it; at most HDD_JOB_MAX_STEPS to build. */
+  publish_steps (self);
   hdd_message (self->release_device, self->id, "Job %u: %s", self->id, text);
 }
 
@@ -601,6 +655,11 @@ job_thread (gpointer data)
       hdd_job_set_running (self);
       self->func (self, self->data, &o->error);
     }
+  /* From here on the outcome is decided: a Cancel() is refused rather
+   * than answered with a success the job's end would contradict. */
+  g_mutex_lock (&self->lock);
+  self->worker_done = TRUE;
+  g_mutex_unlock (&self->lock);
   invoke_later (self->context, finish, o, NULL);
   return NULL;
 }
@@ -650,6 +709,13 @@ hdd_job_cancel (HddJob  *self,
       g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY,
                    "Job %u can no longer be cancelled: the kernel is releasing "
                    "the device and that cannot be undone", self->id);
+      return FALSE;
+    }
+  if (self->worker_done && !self->cancel_requested)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY,
+                   "Job %u can no longer be cancelled: its work is done and it is "
+                   "finishing", self->id);
       return FALSE;
     }
   self->cancel_requested = TRUE;

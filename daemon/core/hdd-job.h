@@ -64,8 +64,13 @@ gboolean hdd_job_run_sync (HddJob    *self,
 
 /* --- Called from the job's thread. --- */
 
+/* Steps a job keeps at most (docs/dbus-api.md, "Limits"). */
+#define HDD_JOB_MAX_STEPS 100
+
 /* Records a step ("Unbinding 0000:01:00.0 from e1000e") and makes it the
- * job's Status. */
+ * job's Status.  A step that repeats the one before is counted there
+ * ("… (3 times)"); past HDD_JOB_MAX_STEPS the oldest steps after the
+ * first few are left out and counted in one step. */
 void hdd_job_step (HddJob     *self,
                    const char *format,
                    ...) G_GNUC_PRINTF (2, 3);
@@ -135,7 +140,7 @@ void hdd_job_note_qemu (HddJob     *self,
                         const char *failure);
 
 /* Cancel() on behalf of a caller: fails with HDD_ERROR_BUSY once the job
- * reached its point of no return or already finished. */
+ * reached its point of no return, its work returned, or it finished. */
 gboolean hdd_job_cancel (HddJob  *self,
                          GError **error);
 

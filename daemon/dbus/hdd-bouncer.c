@@ -49,6 +49,83 @@ hdd_bouncer_action_of (const char *interface_name,
   return NULL;
 }
 
+/* The methods that start a job: the job table has its say on them too
+ * (hdd_bouncer_set_admission). */
+static const char * const job_methods[] = {
+  "BindVfio", "Restore", "Unplug", "AttachToDomain", "DetachFromDomain",
+  "Remove", "Stop", "Start", "CreateMdev", NULL
+};
+
+/* ---- The calls waiting for polkit, by sender ---- */
+
+/* What the bouncer keeps per HddAuthority (its object data): the calls
+ * waiting for polkit, and the job table's admission. */
+typedef struct {
+  GHashTable         *senders;   /* unique name -> Sender */
+  guint               n_pending;
+  HddBouncerAdmitFunc admit;
+  gpointer            admit_data;
+} State;
+
+/* One sender with calls waiting for polkit: they are cancelled together
+ * when its name goes away, and the entry goes with the last of them. */
+typedef struct {
+  guint         n_pending;
+  GCancellable *cancellable;
+  guint         watch;
+} Sender;
+
+static void
+sender_free (gpointer data)
+{
+  Sender *s = data;
+
+  g_bus_unwatch_name (s->watch);
+  g_object_unref (s->cancellable);
+  g_free (s);
+}
+
+static void
+state_free (gpointer data)
+{
+  State *st = data;
+
+  g_hash_table_unref (st->senders);
+  g_free (st);
+}
+
+static State *
+state_of (HddAuthority *authority)
+{
+  State *st = g_object_get_data (G_OBJECT (authority), "hdd-bouncer");
+
+  if (st == NULL)
+    {
+      st = g_new0 (State, 1);
+      st->senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, sender_free);
+      g_object_set_data_full (G_OBJECT (authority), "hdd-bouncer", st, state_free);
+    }
+  return st;
+}
+
+void
+hdd_bouncer_set_admission (HddAuthority        *authority,
+                           HddBouncerAdmitFunc  admit,
+                           gpointer             data)
+{
+  State *st = state_of (authority);
+
+  st->admit = admit;
+  st->admit_data = data;
+}
+
+static void
+on_sender_vanished (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  g_debug ("%s left: cancelling its calls waiting for authorization", name);
+  g_cancellable_cancel (user_data);
+}
+
 typedef struct {
   HddAuthority          *authority;
   GDBusMethodInvocation *invocation;
@@ -57,11 +134,66 @@ typedef struct {
   gboolean               interactive;
   const char            *asking;         /* the action polkit is asked for */
   GPtrArray             *granted;        /* of const char *: actions allowed */
+  gboolean               starts_job;
+  GCancellable          *cancellable;    /* its sender's, once counted */
 } Visit;
+
+/* Counts @v as waiting for polkit, or refuses it: over a limit the caller
+ * waits for its earlier calls first, and nothing has been done. */
+static gboolean
+pending_add (Visit *v)
+{
+  State *st = state_of (v->authority);
+  const char *sender = g_dbus_method_invocation_get_sender (v->invocation);
+  Sender *s = g_hash_table_lookup (st->senders, sender);
+
+  if (st->n_pending >= HDD_BOUNCER_MAX_PENDING ||
+      (s && s->n_pending >= HDD_BOUNCER_MAX_PENDING_PER_SENDER))
+    {
+      g_dbus_method_invocation_return_error (v->invocation, HDD_ERROR, HDD_ERROR_LIMIT_EXCEEDED,
+                                             "Too many calls wait for authorization (at most "
+                                             "%d per caller, %d in all): wait for the answers "
+                                             "to the earlier ones",
+                                             HDD_BOUNCER_MAX_PENDING_PER_SENDER,
+                                             HDD_BOUNCER_MAX_PENDING);
+      return FALSE;
+    }
+  if (s == NULL)
+    {
+      s = g_new0 (Sender, 1);
+      s->cancellable = g_cancellable_new ();
+      s->watch = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (v->invocation),
+                                                 sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                 NULL, on_sender_vanished,
+                                                 g_object_ref (s->cancellable), g_object_unref);
+      g_hash_table_insert (st->senders, g_strdup (sender), s);
+    }
+  s->n_pending++;
+  st->n_pending++;
+  v->cancellable = g_object_ref (s->cancellable);
+  return TRUE;
+}
+
+static void
+pending_remove (Visit *v)
+{
+  State *st = state_of (v->authority);
+  const char *sender = g_dbus_method_invocation_get_sender (v->invocation);
+  Sender *s = g_hash_table_lookup (st->senders, sender);
+
+  st->n_pending--;
+  if (--s->n_pending == 0)
+    g_hash_table_remove (st->senders, sender);
+}
 
 static void
 visit_free (Visit *v)
 {
+  if (v->cancellable)
+    {
+      pending_remove (v);
+      g_object_unref (v->cancellable);
+    }
   if (v->call.request_free && v->call.request)
     v->call.request_free (v->call.request);
   g_object_unref (v->call.object);
@@ -72,12 +204,18 @@ visit_free (Visit *v)
   g_free (v);
 }
 
+/* The call's own check, and for a method that starts a job the job
+ * table's: the device has no job, the limits are not reached. */
 static gboolean
 check (Visit *v)
 {
   g_autoptr(GError) error = NULL;
+  State *st = state_of (v->authority);
 
-  if (v->call.check == NULL || v->call.check (v->call.object, v->call.request, &error))
+  if ((v->call.check == NULL || v->call.check (v->call.object, v->call.request, &error)) &&
+      (!v->starts_job || st->admit == NULL ||
+       st->admit (st->admit_data, v->call.object,
+                  g_dbus_method_invocation_get_sender (v->invocation), &error)))
     return TRUE;
   g_dbus_method_invocation_return_gerror (v->invocation, error);
   return FALSE;
@@ -113,6 +251,7 @@ on_checked (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   const char *next;
 
+  /* Cancelled too when the caller left: the bus drops that answer. */
   if (!hdd_authority_check_finish (HDD_AUTHORITY (source), result, &error))
     {
       g_dbus_method_invocation_return_gerror (v->invocation, error);
@@ -144,7 +283,8 @@ static void
 ask (Visit *v, const char *action)
 {
   v->asking = action;
-  hdd_authority_check (v->authority, v->invocation, action, v->interactive, NULL, on_checked, v);
+  hdd_authority_check (v->authority, v->invocation, action, v->interactive, v->cancellable,
+                       on_checked, v);
 }
 
 void
@@ -163,6 +303,8 @@ hdd_bouncer_dispatch (HddAuthority          *authority,
   v->call = *call;
   g_object_ref (v->call.object);
   v->granted = g_ptr_array_new ();
+  v->starts_job = g_strv_contains (job_methods,
+                                   g_dbus_method_invocation_get_method_name (invocation));
   g_variant_lookup (options, "allow-interaction", "b", &v->interactive);
 
   if (action == NULL)
@@ -174,7 +316,7 @@ hdd_bouncer_dispatch (HddAuthority          *authority,
       visit_free (v);
       return;
     }
-  if (!check (v))
+  if (!check (v) || !pending_add (v))
     {
       visit_free (v);
       return;

@@ -45,6 +45,26 @@ typedef struct {
   HddBouncerAlsoFunc  also_of;       /* one that the state decides, or NULL */
 } HddBouncerCall;
 
+/* Calls of one sender waiting for polkit, and of all senders
+ * (docs/dbus-api.md, "Limits"): one more is refused with LimitExceeded.
+ * A sender's waiting calls are cancelled when its bus name goes away. */
+#define HDD_BOUNCER_MAX_PENDING_PER_SENDER 16
+#define HDD_BOUNCER_MAX_PENDING 256
+
+/* Whether the call on @object by @sender, a method that starts a job, may
+ * start one now; FALSE with @error (Busy, LimitExceeded) if not. */
+typedef gboolean (*HddBouncerAdmitFunc) (gpointer    data,
+                                         gpointer    object,
+                                         const char *sender,
+                                         GError    **error);
+
+/* Makes @admit the check of every call through @authority that starts a
+ * job, made with the call's own checks (before polkit and after): the job
+ * table's limits, which it cannot ask the bouncer to know. */
+void hdd_bouncer_set_admission (HddAuthority        *authority,
+                                HddBouncerAdmitFunc  admit,
+                                gpointer             data);
+
 /* The action of @interface_name.@method_name; NULL for a method that needs
  * none (a read, or not in the table). */
 const char *hdd_bouncer_action_of (const char *interface_name,

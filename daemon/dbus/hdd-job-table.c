@@ -19,6 +19,8 @@ struct _HddJobTable
   HddAuthority             *authority;
   GHashTable               *jobs;      /* id -> HddJob */
   guint                     next_id;
+  guint                     n_running;  /* jobs not finished, a thread each */
+  GHashTable               *running_by_sender;  /* unique name -> count */
 
   /* Stopping (hdd_job_table_stop): no new work, waiting for the jobs. */
   gboolean                  stopping;
@@ -39,7 +41,9 @@ hdd_job_table_finalize (GObject *object)
   HddJobTable *self = HDD_JOB_TABLE (object);
 
   g_clear_handle_id (&self->stop_timer, g_source_remove);
+  hdd_bouncer_set_admission (self->authority, NULL, NULL);
   g_hash_table_unref (self->jobs);
+  g_hash_table_unref (self->running_by_sender);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->authority);
   G_OBJECT_CLASS (hdd_job_table_parent_class)->finalize (object);
@@ -58,7 +62,49 @@ static void
 hdd_job_table_init (HddJobTable *self)
 {
   self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  self->running_by_sender = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->next_id = 1;
+}
+
+static guint
+running_of (HddJobTable *self, const char *sender)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->running_by_sender, sender));
+}
+
+/* Whether a caller may start a job on @object now (the bouncer asks, with
+ * the call's own checks): a device works on one job at a time, and the
+ * jobs of a caller and of all are limited, as each has a thread.  The
+ * daemon's own jobs (start-up, autostart) are counted, never refused. */
+static gboolean
+admit (gpointer data, gpointer object, const char *sender, GError **error)
+{
+  HddJobTable *self = data;
+
+  if (HDD_IS_DEVICE (object) && hdd_device_is_busy (object))
+    {
+      g_autofree char *name = hdd_device_describe (object);
+
+      g_set_error (error, HDD_ERROR, HDD_ERROR_BUSY,
+                   "%s has a job already (%s): wait for it to end, or cancel it", name,
+                   hdd_device_get_active_job (object));
+      return FALSE;
+    }
+  if (self->n_running >= HDD_JOB_TABLE_MAX_JOBS)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_LIMIT_EXCEEDED,
+                   "hostdevd runs %u jobs, as many as it takes: wait for some to end",
+                   self->n_running);
+      return FALSE;
+    }
+  if (running_of (self, sender) >= HDD_JOB_TABLE_MAX_JOBS_PER_SENDER)
+    {
+      g_set_error (error, HDD_ERROR, HDD_ERROR_LIMIT_EXCEEDED,
+                   "%s runs %u jobs, as many as one caller may: wait for some to end",
+                   sender, running_of (self, sender));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 HddJobTable *
@@ -69,6 +115,7 @@ hdd_job_table_new (GDBusObjectManagerServer *object_manager,
 
   self->object_manager = g_object_ref (object_manager);
   self->authority = g_object_ref (authority);
+  hdd_bouncer_set_admission (authority, admit, self);
   return self;
 }
 
@@ -98,7 +145,18 @@ on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpoi
   HddJobTable *self = user_data;
   HddJob *job = HDD_JOB (iface);
   HddDevice *device = g_object_get_data (G_OBJECT (job), "hdd-device");
+  const char *sender = hdd_dbus_job_get_started_by (iface);
 
+  self->n_running--;
+  if (*sender)
+    {
+      guint n = running_of (self, sender) - 1;
+
+      if (n)
+        g_hash_table_insert (self->running_by_sender, g_strdup (sender), GUINT_TO_POINTER (n));
+      else
+        g_hash_table_remove (self->running_by_sender, sender);
+    }
   if (device && g_str_equal (hdd_device_get_active_job (device), hdd_job_get_object_path (job)))
     hdd_device_set_active_job (device, "/");
   g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job, device);
@@ -150,6 +208,10 @@ start (HddJobTable *self, HddDevice *device, const char *object_path, const char
     hdd_job_get_object_path (job));
 
   g_hash_table_insert (self->jobs, GUINT_TO_POINTER (id), job);
+  self->n_running++;
+  if (sender)
+    g_hash_table_insert (self->running_by_sender, g_strdup (sender),
+                         GUINT_TO_POINTER (running_of (self, sender) + 1));
   if (device)
     {
       g_object_set_data_full (G_OBJECT (job), "hdd-device", g_object_ref (device), g_object_unref);

@@ -18,6 +18,13 @@ G_DECLARE_FINAL_TYPE (HddJobTable, hdd_job_table, HDD, JOB_TABLE, GObject)
  * still finds out how they ended. */
 #define HDD_JOB_TABLE_RETENTION_S 600
 
+/* Jobs not finished, of one caller and of all (docs/dbus-api.md,
+ * "Limits"): a call that would start one more is refused with
+ * LimitExceeded, and one on a device that has a job with Busy, before
+ * polkit is asked and again after (hdd_bouncer_set_admission). */
+#define HDD_JOB_TABLE_MAX_JOBS_PER_SENDER 16
+#define HDD_JOB_TABLE_MAX_JOBS 64
+
 HddJobTable *hdd_job_table_new (GDBusObjectManagerServer *object_manager,
                                 HddAuthority             *authority);
 

@@ -41,6 +41,9 @@ struct _HddManager
 
   GHashTable                *devices;   /* address -> HddPciDevice */
   guint                      holders_timer;
+  GCancellable              *holders_cancellable;
+  gboolean                   holders_scanning;  /* one scan at a time */
+  gboolean                   holders_again;     /* asked for during the scan */
 };
 
 static void hdd_manager_iface_init (HddDbusManagerIface *iface);
@@ -54,6 +57,8 @@ hdd_manager_finalize (GObject *object)
   HddManager *self = HDD_MANAGER (object);
 
   g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_cancellable_cancel (self->holders_cancellable);
+  g_clear_object (&self->holders_cancellable);
   g_clear_object (&self->udev);
   g_clear_object (&self->mdevs);
   g_clear_object (&self->libvirt);
@@ -77,7 +82,7 @@ static void
 hdd_manager_init (HddManager *self)
 {
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-
+  self->holders_cancellable = g_cancellable_new ();
 }
 
 HddManager *
@@ -288,26 +293,13 @@ apply_persistent_binding (HddManager *self, HddPciDevice *device)
 
 /* ---- Holders ---- */
 
-static gboolean
-on_holders_timer (gpointer user_data)
+static void scan_holders (HddManager *self);
+
+static void
+set_holders (HddManager *self, GPtrArray *holders)
 {
-  HddManager *self = user_data;
-  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) holders = NULL;
   GHashTableIter iter;
   gpointer value;
-
-  g_hash_table_iter_init (&iter, self->devices);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      HddDbusPciDevice *d = value;
-
-      hdd_holders_add_nodes (nodes, hdd_dbus_pci_device_get_vfio_group_node (d),
-                             hdd_dbus_pci_device_get_vfio_device_node (d));
-    }
-  hdd_mdev_manager_add_nodes (self->mdevs, nodes);
-  g_ptr_array_add (nodes, NULL);
-  holders = hdd_holders_scan ((const char * const *) nodes->pdata);
 
   g_hash_table_iter_init (&iter, self->devices);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -320,10 +312,61 @@ on_holders_timer (gpointer user_data)
       hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
     }
   hdd_mdev_manager_set_holders (self->mdevs, holders);
-  return G_SOURCE_CONTINUE;
 }
 
-/* ---- Jobs ---- */
+static void
+on_holders_scanned (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) holders = hdd_holders_scan_finish (result, &error);
+  HddManager *self = user_data;
+
+  if (holders == NULL)
+    return;  /* cancelled: the manager is gone */
+  self->holders_scanning = FALSE;
+  set_holders (self, holders);
+  if (self->holders_again)
+    scan_holders (self);
+}
+
+/* Who holds the VFIO nodes, looked up in a thread: a process's /proc
+ * entries may keep a reader waiting (the kernel's locks), and the main
+ * loop must not wait with it.  One scan at a time: one asked for while a
+ * scan runs follows it. */
+static void
+scan_holders (HddManager *self)
+{
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->holders_scanning)
+    {
+      self->holders_again = TRUE;
+      return;
+    }
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      HddDbusPciDevice *d = value;
+
+      hdd_holders_add_nodes (nodes, hdd_dbus_pci_device_get_vfio_group_node (d),
+                             hdd_dbus_pci_device_get_vfio_device_node (d));
+    }
+  hdd_mdev_manager_add_nodes (self->mdevs, nodes);
+  g_ptr_array_add (nodes, NULL);
+  self->holders_scanning = TRUE;
+  self->holders_again = FALSE;
+  hdd_holders_scan_async ((const char * const *) nodes->pdata, self->holders_cancellable,
+                          on_holders_scanned, self);
+}
+
+static gboolean
+on_holders_timer (gpointer user_data)
+{
+  scan_holders (user_data);
+  return G_SOURCE_CONTINUE;
+}
 
 /* ---- Jobs ---- */
 
@@ -339,7 +382,7 @@ on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_
       hdd_pci_device_refresh (HDD_PCI_DEVICE (device), NULL);
       refresh_group_of (self, hdd_pci_device_get_address (HDD_PCI_DEVICE (device)));
     }
-  on_holders_timer (self);
+  scan_holders (self);
 }
 
 void

@@ -291,6 +291,40 @@ reload_definitions (HddMdevManager *self)
     }
 }
 
+/* Whether a definition file of @uuid exists under any parent: a stat per
+ * parent directory, no file read or parsed. */
+static gboolean
+definition_file_exists (HddMdevManager *self, const char *uuid)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->directory, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (self->directory, name, uuid, NULL);
+
+      if (hdd_mdev_check_name ("parent", name, NULL) &&
+          g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The definitions are read again when the directory monitor says they
+ * changed.  A call about @uuid may come before the monitor's news (mdevctl
+ * wrote it a moment ago): only when what is on disk for @uuid differs from
+ * what the daemon knows is the directory read again now, so that asking
+ * about unknown UUIDs costs a stat per parent, not a read of every file. */
+static void
+reload_definitions_if_changed (HddMdevManager *self, const char *uuid)
+{
+  HddMdev *mdev = lookup (self, uuid);
+  gboolean known = mdev && hdd_mdev_get_definition (mdev);
+
+  if (definition_file_exists (self, uuid) != known)
+    reload_definitions (self);
+}
+
 /* ---- Watching the definitions directory ---- */
 
 static void on_definitions_changed (GFileMonitor *monitor, GFile *file, GFile *other,
@@ -686,7 +720,7 @@ check_uuid_free (HddMdevManager *self, const char *uuid, GError **error)
 {
   HddMdev *mdev;
 
-  reload_definitions (self);
+  reload_definitions_if_changed (self, uuid);
   mdev = lookup (self, uuid);
   if (mdev && hdd_mdev_get_definition (mdev))
     g_set_error (error, HDD_ERROR, HDD_ERROR_ALREADY_EXISTS,
@@ -775,7 +809,7 @@ check_define (gpointer object, gpointer request, GError **error)
   HddMdevConfig *c = request;
   HddMdev *mdev;
 
-  reload_definitions (self);
+  reload_definitions_if_changed (self, c->uuid);
   mdev = lookup (self, c->uuid);
   if (mdev == NULL || hdd_mdev_get_definition (mdev) == NULL)
     return TRUE;
@@ -847,8 +881,7 @@ hdd_mdev_manager_handle_get_mdev (HddMdevManager        *self,
   canonical = hdd_uuid_canonicalize (uuid, &error);
   if (canonical == NULL)
     return reply_error (invocation, error);
-  if (lookup (self, canonical) == NULL)
-    reload_definitions (self);
+  reload_definitions_if_changed (self, canonical);
   mdev = lookup (self, canonical);
   if (mdev == NULL)
     {

@@ -10,6 +10,10 @@ import pytest
 
 from conftest import ctl, opts
 
+# Two functions of one card, in IOMMU group 5.
+F0 = '0000:02:00.0'
+F1 = '0000:02:00.1'
+
 
 def bound(daemon, address):
     p = daemon.wait_job(daemon.device(address).BindVfio(opts()))
@@ -65,12 +69,14 @@ def test_blocking_unbind_reports_holder_and_keeps_daemon_responsive(daemon, test
 
 
 def test_cancel_while_queued(daemon, testbed):
-    bound(daemon, '0000:01:00.0')
-    with testbed.kernel.hold('0000:01:00.0'):
-        first = daemon.device('0000:01:00.0').Restore(opts())
+    # Two devices of one IOMMU group: the second job waits for the group's
+    # lock, and is still cancelable meanwhile.
+    p = daemon.wait_job(daemon.device(F0).BindVfio(opts(group=True)))
+    assert p['State'] == 'completed', p['ErrorMessage']
+    with testbed.kernel.hold(F0):
+        first = daemon.device(F0).Restore(opts())
         daemon.wait_job(first, states=('waiting-for-release',))
-        # Same group: queued behind the blocked one, so still cancelable.
-        second = daemon.device('0000:01:00.0').BindVfio(opts())
+        second = daemon.device(F1).Restore(opts())
         p = daemon.wait_for(lambda: (lambda p: p if 'Waiting for another job' in p['Status']
                                      else None)(daemon.job_props(second)), what='queued')
         assert p['Cancelable'] == 1
@@ -79,4 +85,30 @@ def test_cancel_while_queued(daemon, testbed):
         assert p['State'] == 'cancelled'
         assert p['ErrorName'] == 'org.hostdevd1.Error.Cancelled'
     assert daemon.wait_job(first)['State'] == 'completed'
+    assert testbed.driver(F0) == 'e1000e'
+    assert testbed.driver(F1) == 'vfio-pci'
+
+
+def test_second_job_on_a_busy_device(daemon, testbed):
+    """A device works on one job at a time: a second is refused with Busy,
+    before and after polkit, and nothing is started."""
+    bound(daemon, '0000:01:00.0')
+    with testbed.kernel.hold('0000:01:00.0'):
+        first = daemon.device('0000:01:00.0').Restore(opts())
+        daemon.wait_job(first, states=('waiting-for-release',))
+        before = sorted(daemon.managed('org.hostdevd1.Job'))
+        for call in (daemon.device('0000:01:00.0').BindVfio,
+                     daemon.device('0000:01:00.0').Restore,
+                     daemon.device('0000:01:00.0').Unplug):
+            with pytest.raises(dbus.DBusException) as e:
+                call(opts())
+            assert e.value.get_dbus_name() == 'org.hostdevd1.Error.Busy'
+            assert '0000:01:00.0 has a job already (%s)' % first in e.value.get_dbus_message()
+        r = ctl(daemon, 'bind', '0000:01:00.0', check=None)
+        assert r.returncode != 0 and 'has a job already' in r.stderr
+        assert sorted(daemon.managed('org.hostdevd1.Job')) == before
+        assert daemon.device_props('0000:01:00.0')['ActiveJob'] == first
+    assert daemon.wait_job(first)['State'] == 'completed'
     assert testbed.driver('0000:01:00.0') == 'e1000e'
+
+

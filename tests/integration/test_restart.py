@@ -13,6 +13,9 @@ import pytest
 from conftest import opts
 
 A = '0000:01:00.0'
+# Two functions of one card, in IOMMU group 5.
+F0 = '0000:02:00.0'
+F1 = '0000:02:00.1'
 
 
 def conf(daemon):
@@ -160,12 +163,13 @@ def test_consistent_bindings_start_no_job(daemon, testbed):
 
 
 def test_sigterm_waits_for_a_job_past_its_point_of_no_return(daemon, testbed):
-    assert daemon.wait_job(daemon.device(A).BindVfio(opts(persist=True)))['State'] == 'completed'
-    with testbed.kernel.hold(A):
-        restore = daemon.device(A).Restore(opts())
+    p = daemon.wait_job(daemon.device(F0).BindVfio(opts(persist=True, group=True)))
+    assert p['State'] == 'completed', p['ErrorMessage']
+    with testbed.kernel.hold(F0):
+        restore = daemon.device(F0).Restore(opts())
         daemon.wait_job(restore, states=('waiting-for-release',))
         # Same IOMMU group: queued behind the restore, still cancelable.
-        queued = daemon.device(A).BindVfio(opts())
+        queued = daemon.device(F1).Restore(opts())
         daemon.wait_for(lambda: 'Waiting for another job' in daemon.job_props(queued)['Status'],
                         what='queued')
 
@@ -185,8 +189,9 @@ def test_sigterm_waits_for_a_job_past_its_point_of_no_return(daemon, testbed):
         assert 'Stopping: waiting for job' in daemon.log()
     # The holder let go: the restore completes, then the daemon exits.
     assert daemon.proc.wait(timeout=15) == 0
-    assert testbed.driver(A) == 'e1000e'
-    assert A not in conf(daemon)
+    assert testbed.driver(F0) == 'e1000e'
+    assert F0 not in conf(daemon)
+    assert testbed.driver(F1) == 'vfio-pci' and F1 in conf(daemon)
     assert 'Every job has ended; stopped' in daemon.log()
 
 

@@ -22,6 +22,9 @@ from test_mdev import create
 
 NIC = '0000:01:00.0'
 EDU = '0000:03:00.0'
+# Two functions of one card, in IOMMU group 5.
+F0 = '0000:02:00.0'
+F1 = '0000:02:00.1'
 MDEV = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001'
 GUEST = 'guest'
 
@@ -196,12 +199,13 @@ def test_unplug_of_a_free_device(daemon, testbed):
 
 
 def test_cancel_before_the_point_of_no_return(guest, testbed):
-    bound(guest, NIC)
-    with testbed.kernel.hold(NIC):
-        first = guest.device(NIC).Restore(opts())
+    p = guest.wait_job(guest.device(F0).BindVfio(opts(group=True)))
+    assert p['State'] == 'completed', p['ErrorMessage']
+    with testbed.kernel.hold(F0):
+        first = guest.device(F0).Restore(opts())
         guest.wait_job(first, states=('waiting-for-release',))
         # Same IOMMU group: the unplug waits for the restore, cancelable.
-        job = guest.device(NIC).Unplug(opts())
+        job = guest.device(F1).Unplug(opts())
         guest.wait_for(lambda: 'Waiting for another job' in guest.job_props(job)['Status'],
                        what='queued')
         assert guest.job_props(job)['Cancelable'] == 1

@@ -237,6 +237,83 @@ test_watching_stays_cancelable (void)
   g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_CANCELLED);
 }
 
+/* A Cancel() that comes after the work returned, before the job finished
+ * on the main context, is refused: the job ends as its work did, and the
+ * answer says so (it used to answer success and end "completed"). */
+static gboolean
+quiet_gated_func (HddJob *job, gpointer data, GError **error)
+{
+  wait_gate (data, 1);
+  return TRUE;   /* posts nothing after the gate: finish() is all that comes */
+}
+
+static void
+test_cancel_refused_once_work_returned (void)
+{
+  g_autoptr(HddJob) job = hdd_job_new (6, "bind-vfio", NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Gates g = { .gate = 0 };
+
+  hdd_job_run (job, quiet_gated_func, &g, NULL);
+  while (hdd_job_get_state (job) != HDD_JOB_RUNNING)
+    g_main_context_iteration (NULL, TRUE);
+  open_gate (&g, 1);
+  /* The worker returned once its finish waits on the main context. */
+  while (!g_main_context_pending (NULL))
+    g_usleep (1000);
+  g_assert_false (hdd_job_cancel (job, &error));
+  g_assert_error (error, HDD_ERROR, HDD_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, "its work is done"));
+  run_until_completed (job);
+  g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_COMPLETED);
+}
+
+/* A job that reports without end keeps a bounded Steps: repeats counted
+ * in one step, the first steps and the latest kept, the rest counted. */
+static gboolean
+chatty_func (HddJob *job, gpointer data, GError **error)
+{
+  hdd_job_step (job, "started");
+  for (guint i = 0; i < 1000; i++)
+    hdd_job_step (job, "same again");
+  for (guint i = 0; i < 1000; i++)
+    hdd_job_step (job, "step %u", i);
+  hdd_job_step (job, "%s", (const char *) data);
+  return TRUE;
+}
+
+static void
+test_steps_bounded (void)
+{
+  g_autoptr(HddJob) job = hdd_job_new (7, "unplug", NULL, NULL);
+  g_autofree char *long_text = g_strnfill (100000, 'x');
+  GVariant *steps;
+  const char *text;
+
+  hdd_job_run (job, chatty_func, long_text, NULL);
+  run_until_completed (job);
+  g_assert_cmpint (hdd_job_get_state (job), ==, HDD_JOB_COMPLETED);
+  steps = hdd_dbus_job_get_steps (HDD_DBUS_JOB (job));
+  g_assert_cmpuint (g_variant_n_children (steps), ==, HDD_JOB_MAX_STEPS);
+  g_variant_get_child (steps, 0, "(t&s)", NULL, &text);
+  g_assert_cmpstr (text, ==, "started");
+  g_variant_get_child (steps, 1, "(t&s)", NULL, &text);
+  g_assert_cmpstr (text, ==, "same again (1000 times)");
+  g_variant_get_child (steps, 2, "(t&s)", NULL, &text);
+  g_assert_cmpstr (text, ==, "step 0");
+  /* 1003 steps: 10 kept at the head, the marker, the latest 89. */
+  g_variant_get_child (steps, 10, "(t&s)", NULL, &text);
+  g_assert_cmpstr (text, ==, "(904 steps left out)");
+  g_variant_get_child (steps, 11, "(t&s)", NULL, &text);
+  g_assert_cmpstr (text, ==, "step 912");
+  g_variant_get_child (steps, HDD_JOB_MAX_STEPS - 2, "(t&s)", NULL, &text);
+  g_assert_cmpstr (text, ==, "step 999");
+  g_variant_get_child (steps, HDD_JOB_MAX_STEPS - 1, "(t&s)", NULL, &text);
+  g_assert_cmpuint (strlen (text), <=, 1024 + strlen ("…"));
+  g_assert_true (g_str_has_suffix (text, "…"));
+  g_assert_cmpstr (hdd_dbus_job_get_status (HDD_DBUS_JOB (job)), ==, text);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -246,5 +323,8 @@ main (int argc, char **argv)
   g_test_add_func ("/job/cancel-refused-while-releasing", test_cancel_refused_while_releasing);
   g_test_add_func ("/job/release-requests-shown", test_release_requests_shown);
   g_test_add_func ("/job/watching-stays-cancelable", test_watching_stays_cancelable);
+  g_test_add_func ("/job/cancel-refused-once-work-returned",
+                   test_cancel_refused_once_work_returned);
+  g_test_add_func ("/job/steps-bounded", test_steps_bounded);
   return g_test_run ();
 }
