@@ -493,6 +493,16 @@ load_file (const char *directory, const char *parent, const char *uuid, GError *
   return hdd_mdevctl_parse (uuid, parent, data, (gssize) len, error);
 }
 
+/* A regular file last changed HDD_MDEVCTL_TEMPORARY_AGE_S ago or more. */
+static gboolean
+is_old_regular_file (const char *path)
+{
+  struct stat st;
+
+  return lstat (path, &st) == 0 && S_ISREG (st.st_mode) &&
+         st.st_mtime + HDD_MDEVCTL_TEMPORARY_AGE_S <= g_get_real_time () / G_USEC_PER_SEC;
+}
+
 static void
 load_parent (const char *directory, const char *parent, GPtrArray *out, GPtrArray *problems)
 {
@@ -508,11 +518,13 @@ load_parent (const char *directory, const char *parent, GPtrArray *out, GPtrArra
 
       if (!hdd_uuid_is_canonical (name))
         {
-          /* UUID.XXXXXX: the temporary of a write a crash interrupted. */
+          /* UUID.XXXXXX: the temporary of a write a crash interrupted,
+           * or of a write under way (another writer's, or ours in a job's
+           * thread) when it is younger than that. */
           g_autofree char *base = g_strndup (name, HDD_UUID_LEN);
 
           if (hdd_uuid_is_canonical (base) && hdd_file_is_stale_temporary (name, base) &&
-              g_file_test (path, G_FILE_TEST_IS_REGULAR))
+              is_old_regular_file (path))
             hdd_file_delete (path, NULL);
           continue;
         }

@@ -93,10 +93,15 @@ char *hdd_mdevctl_path (const char *directory,
                         const char *parent,
                         const char *uuid);
 
+/* A temporary of hdd_file_replace() this old is a crash's leftover; a
+ * younger one is a write under way, another writer's maybe. */
+#define HDD_MDEVCTL_TEMPORARY_AGE_S 60
+
 /* Reads every definition below @directory, sorted by parent and UUID.
  * Files that cannot be read or are refused are skipped (and left alone),
  * each with a sentence added to @problems (of strings; may be NULL);
- * temporaries left behind by a crash of hdd_file_replace() are deleted.
+ * temporaries left behind by a crash of hdd_file_replace() (older than
+ * HDD_MDEVCTL_TEMPORARY_AGE_S) are deleted, younger ones left alone.
  * mdevctl's scripts.d is no parent (hdd_mdev_check_name). */
 GPtrArray *hdd_mdevctl_load_all (const char *directory,
                                  GPtrArray  *problems);

@@ -7,6 +7,8 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 
 #define U1 "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 #define U2 "83b8f4f2-509f-382f-3c1e-e6bfe0fa1002"
@@ -349,6 +351,8 @@ test_directory (void)
   g_autofree char *path = hdd_mdevctl_path (dir, "mtty", U1);
   g_autofree char *bad = hdd_mdevctl_path (dir, "mtty", U2);
   g_autofree char *stale = g_strconcat (path, ".ABC123", NULL);
+  g_autofree char *fresh = g_strconcat (path, ".DEF456", NULL);
+  struct utimbuf old = { 0 };
   g_autofree char *scripts = g_build_filename (dir, "scripts.d", "callouts", NULL);
   g_autofree char *written = NULL;
   g_autofree char *expected = NULL;
@@ -363,9 +367,13 @@ test_directory (void)
   g_assert_cmpstr (written, ==, expected);
 
   /* A file that does not parse is reported and left alone; a temporary a
-   * crash left behind goes; mdevctl's scripts.d is no parent. */
+   * crash left behind (an old one) goes, a write under way (a young one)
+   * stays; mdevctl's scripts.d is no parent. */
   g_assert_true (g_file_set_contents (bad, "{ not json", -1, NULL));
   g_assert_true (g_file_set_contents (stale, "{", -1, NULL));
+  old.actime = old.modtime = time (NULL) - HDD_MDEVCTL_TEMPORARY_AGE_S - 5;
+  g_assert_cmpint (utime (stale, &old), ==, 0);
+  g_assert_true (g_file_set_contents (fresh, "{", -1, NULL));
   g_assert_cmpint (g_mkdir_with_parents (scripts, 0755), ==, 0);
   all = hdd_mdevctl_load_all (dir, problems);
   g_assert_cmpuint (all->len, ==, 1);
@@ -375,6 +383,8 @@ test_directory (void)
   g_assert_nonnull (strstr (problems->pdata[0], U2));
   g_assert_true (g_file_test (bad, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  g_unlink (fresh);
 
   g_assert_true (hdd_mdevctl_delete (dir, "mtty", U1, &error));
   g_assert_true (hdd_mdevctl_delete (dir, "mtty", U1, &error));  /* gone already: fine */
