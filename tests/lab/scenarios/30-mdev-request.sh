@@ -13,9 +13,9 @@
 #    the remove completes when the holder exits, with no request after the
 #    close. For mtty.
 # Needs vfio-holder in /tmp/lab/tools (built by `make -C tests/lab/tools`).
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ./lib/request.sh
 
 pids=()
 cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }

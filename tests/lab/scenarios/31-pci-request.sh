@@ -14,9 +14,9 @@
 #    requests to a holder that ignores them (a guest that does not unplug);
 #    the holder sees request 1 and 2, release_requests says 2.
 # Needs vfio-holder in /tmp/lab/tools (built by `make -C tests/lab/tools`).
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ./lib/request.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")

@@ -27,9 +27,9 @@
 # R10 VFIO_DEVICE_PCI_HOT_RESET while threads fault on a BAR mmap (rule 11):
 #    each reset succeeds or returns EBUSY, no SIGBUS, the mapping refaults
 #    afterwards; on rp1 (one device) and on rp3 (both functions reset).
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./race.sh
+. ./lib/race.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 a=$(pci_by_mac 52:54:00:12:03:00) || { fail "e1000e 52:54:00:12:03:00 not found"; finish; }

@@ -8,7 +8,7 @@
 # side: a device attached and detached with plain virsh is shown with its
 # domain and hostdevd's view follows; `hostdevctl detach` detaches through
 # libvirt only.
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 

@@ -12,7 +12,7 @@
 #    kernel asks QEMU (the request is relayed, QEMU cannot unplug it either);
 #    `--policy destroy-domain --deadline 15` destroys l2 at the deadline
 #    (logged as a warning) and the device is free.
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 

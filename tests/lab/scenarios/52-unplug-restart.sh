@@ -12,9 +12,9 @@
 # The unit's KillMode=process is what lets the next daemon start at once:
 # systemd would otherwise wait TimeoutStopSec for that child, stuck in the
 # kernel.  The scenario checks that the installed unit says so.
-cd "$(dirname "$0")" && . ./lib.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ./lib/request.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")

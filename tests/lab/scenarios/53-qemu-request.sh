@@ -19,7 +19,7 @@
 #    QEMU answers every request with VFIO_DEVICE_UNPLUG_FAILED and its
 #    reason (logged once in QEMU's log, not every 10 s); the Job shows the
 #    reason while it waits, then destroys the domain at the deadline.
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 check "hostdevd's QEMU is installed in the lab" test "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd

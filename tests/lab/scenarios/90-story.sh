@@ -15,7 +15,7 @@
 #     device go, the job completes
 #  7. graceful unplug of the mdev: remove while L2 holds it, which needs the
 #     mtty request patch of kernel/patches (upstream 6.12 blocks forever)
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 step() { printf '\n== %s\n' "$1"; shift; [ $# -gt 0 ] && printf '   %s\n' "$@"; }
 run() { printf '$ %s\n' "$*"; "$@"; }

@@ -14,7 +14,7 @@
 # measured inside L2 on its clock: from pciehp's "Button press" to the
 # device gone from L2's sysfs (pciehp's 5 s button delay included).
 # Prints a Markdown table (docs/bench.md holds a measured one).
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh && . ../scenarios/lib/l2.sh && . ../scenarios/lib/unplug.sh
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 cycles=${LAB_BENCH_UNPLUG_CYCLES:-3}
 

@@ -1,4 +1,6 @@
-# Sourced by lab scenarios (they run as root inside the lab host, L1).
+# Sourced first by every lab scenario (they run as root inside the lab host,
+# L1): `. ./lib/lib.sh` from tests/lab/scenarios, `. ../scenarios/lib/lib.sh`
+# from tests/lab/bench; the other libraries here are sourced after it.
 # Each check prints one PASS/FAIL line; lab.py fails a scenario that prints
 # a FAIL line, exits non-zero, or makes the kernel log a WARN/BUG/lockdep.
 failures=0

@@ -16,9 +16,9 @@
 # min-max in ms. A cycle fails the run only when it did not go as the
 # protocol says (one request, the close, the end, in that order).
 # LAB_BENCH_CYCLES (default 10) cycles per device, after one warm-up cycle.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ../scenarios/lib/request.sh
 
 cycles=${LAB_BENCH_CYCLES:-10}
 modprobe -a vfio_iommu_type1 vfio-pci mtty mdpy mbochs || { fail "modprobe"; finish; }
