@@ -25,12 +25,7 @@ modprobe -a vfio_iommu_type1 vfio-pci mtty mdpy mbochs || { fail "modprobe"; fin
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
 dev=/sys/bus/pci/devices/$nic
-restore_nic() {
-    echo > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != "$orig" ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
-}
-trap restore_nic EXIT
+lab_cleanup_add 'pci_restore "$nic" "$orig"'
 
 # prepare_KIND ARG -> prints the device name for vfio-holder; take_KIND DEV
 prepare_mdev() {
@@ -79,7 +74,7 @@ for what in mdev:mtty-2 mdev:mdpy-vga mdev:mbochs-small pci:e1000e; do
         END { printf "| %-12s | %6d |", name, NR
               for (k = 1; k <= 5; k++) printf " %-18s |", sprintf("%.1f (%s-%s)", s[k] / NR, lo[k], hi[k]) }' "$out")")
 done
-restore_nic; trap - EXIT
+lab_cleanup
 
 echo
 echo "release on request, holder with an eventfd, $(nproc) vCPUs under TCG, kernel $(uname -r); ms, mean (min-max)"

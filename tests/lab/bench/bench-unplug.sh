@@ -23,12 +23,9 @@ orig=$(driver_of "$nic")
 g=$(group_of "$nic")
 modprobe -a vfio-pci
 results=${LAB_RESULTS:-/tmp}
-cleanup() {
-    l2_save_logs "$results"
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ "$(driver_of "$nic")" = "$orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-}
-trap cleanup EXIT
+lab_cleanup_add 'restore_unless "$nic" "$orig"'
+lab_cleanup_add l2_destroy
+lab_cleanup_add 'l2_save_logs "$results"'
 
 held() {   # whether L2's QEMU has the group node open (one ls: forks are slow under TCG)
     ls -l "/proc/$(cat /run/libvirt/qemu/l2.pid)/fd" 2>/dev/null | grep -q " /dev/vfio/$g\$"

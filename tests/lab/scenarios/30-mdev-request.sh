@@ -17,9 +17,7 @@ cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
 . ./lib/request.sh
 
-pids=()
-cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
-trap cleanup EXIT
+lab_cleanup_add kill_pids --no-wait
 
 check "modprobe vfio_iommu_type1" modprobe vfio_iommu_type1
 check "modprobe mtty mdpy mbochs" modprobe -a mtty mdpy mbochs

@@ -24,16 +24,8 @@ g=$(group_of "$nic")
 dev=/sys/bus/pci/devices/$nic
 echo "device $nic, driver $orig, IOMMU group $g"
 
-pids=()
-restore() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    echo > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != "$orig" ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
-}
-trap restore EXIT
+lab_cleanup_add 'pci_restore "$nic" "$orig"'
+lab_cleanup_add kill_pids
 
 check "modprobe vfio-pci vfio_iommu_type1" modprobe -a vfio-pci vfio_iommu_type1
 bind_vfio() {   # the sequence hostdevd uses: driver_override, unbind, drivers_probe
@@ -150,7 +142,6 @@ echo "unbind took $(( $(now_ms) - t0 )) ms"
 check "the holder exited cleanly (exit $hrc)" test "$hrc" = 0
 
 # --- restore ---------------------------------------------------------------
-restore
-trap - EXIT
+lab_cleanup
 check "$nic back on $orig" wait_for 5 eval "test \"\$(driver_of $nic)\" = $orig"
 finish

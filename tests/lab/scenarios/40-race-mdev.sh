@@ -28,8 +28,8 @@ results=${LAB_RESULTS:-/tmp}
 
 mdevs=/sys/bus/mdev/devices
 types() { echo "/sys/class/mdev_bus/$1/mdev_supported_types"; }
-cleanup() { kill_pids; modprobe -r mbochs mdpy mtty 2>/dev/null; }
-trap cleanup EXIT
+lab_cleanup_add 'modprobe -r mbochs mdpy mtty 2>/dev/null'
+lab_cleanup_add kill_pids
 
 check "modprobe vfio_iommu_type1" modprobe vfio_iommu_type1
 modprobe -r mbochs mdpy mtty 2>/dev/null

@@ -21,14 +21,11 @@ orig=$(driver_of "$nic")
 uuid=$(cat /proc/sys/kernel/random/uuid)
 modprobe -a vfio-pci mtty
 since=$(date '+%Y-%m-%d %H:%M:%S')
-cleanup() {
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ -e "/sys/bus/mdev/devices/$uuid" ] && echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
-    [ "$(driver_of "$nic")" = "$orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-    journalctl -u hostdevd --since "$since" > "$results/journal.txt" 2>&1
-    l2_save_logs "$results"
-}
-trap cleanup EXIT
+lab_cleanup_add 'l2_save_logs "$results"'
+lab_cleanup_add 'save_journal "$since" "$results"'
+lab_cleanup_add 'restore_unless "$nic" "$orig"'
+lab_cleanup_add 'mdev_remove_if_there "$uuid"'
+lab_cleanup_add l2_destroy
 
 # L2 with the e1000e on a root port that is not hot-pluggable.
 IFS=: read -r dom bus slotfn <<<"$nic"
