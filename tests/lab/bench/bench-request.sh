@@ -24,7 +24,6 @@ cycles=${LAB_BENCH_CYCLES:-10}
 modprobe -a vfio_iommu_type1 vfio-pci mtty mdpy mbochs || { fail "modprobe"; finish; }
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
-dev=/sys/bus/pci/devices/$nic
 lab_cleanup_add 'pci_restore "$nic" "$orig"'
 
 # prepare_KIND ARG -> prints the device name for vfio-holder; take_KIND DEV
@@ -34,9 +33,7 @@ prepare_mdev() {
 }
 take_mdev() { echo 1 > "/sys/bus/mdev/devices/$1/remove"; }
 prepare_pci() {
-    echo vfio-pci > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != vfio-pci ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
+    pci_to_vfio "$nic"
     [ "$(driver_of "$nic")" = vfio-pci ] && wait_for 10 test -c "/dev/vfio/$(group_of "$nic")" && echo "$nic"
 }
 take_pci() { echo "$1" > /sys/bus/pci/drivers/vfio-pci/unbind; }

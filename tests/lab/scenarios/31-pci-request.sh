@@ -29,9 +29,7 @@ lab_cleanup_add kill_pids
 
 check "modprobe vfio-pci vfio_iommu_type1" modprobe -a vfio-pci vfio_iommu_type1
 bind_vfio() {   # the sequence hostdevd uses: driver_override, unbind, drivers_probe
-    echo vfio-pci > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != vfio-pci ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
+    pci_to_vfio "$nic"
     test "$(driver_of "$nic")" = vfio-pci && wait_for 5 test -c "/dev/vfio/$g"
 }
 start_holder() {   # start_holder LOG ARGS...: sets hp; false if it did not get ready
