@@ -100,8 +100,8 @@ lab-check: lab-deps lab-install
 lab-race: lab-deps lab-install
 	tests/lab/lab.py check --variant debug --destdir $(LAB_DESTDIR) $(LAB_RACE_SCENARIOS)
 
-# Benchmarks: figures printed as tables, never pass/fail on speed
-# (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
+# Benchmarks (tests/lab/bench, found there by lab.py): figures printed as
+# tables, never pass/fail on speed (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
 bench: lab-deps lab-install
 	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-request.sh bench-unplug.sh
 

@@ -2,7 +2,8 @@
 """Boot the lab host (L1: our kernel + the Debian image under QEMU TCG with an
 emulated Intel IOMMU) and run scenarios in it over ssh.
 
-  lab.py check [SCENARIO...]   boot, run scenarios (default: all), power off
+  lab.py check [SCENARIO...]   boot, run scenarios (default: all), power off;
+                               bench-*.sh names run benchmarks (tests/lab/bench)
   lab.py demo                  boot, show the story of scenarios/90-story.sh live, power off
   lab.py up                    boot and leave it running; prints the ssh command
   lab.py ssh [CMD...]          ssh into the host started by `up`
@@ -29,6 +30,12 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(TOP, 'tests', 'lab')
+# Copied into the host as /tmp/lab/DIR each: the scenarios with the libraries
+# they source (scenarios/lib), the benchmarks, which source the same
+# libraries as ../scenarios/lib, and the static tools.
+GUEST_DIRS = ['scenarios', 'bench', 'tools']
+# Where a scenario or benchmark named on the command line is looked for.
+RUN_DIRS = ['scenarios', 'bench']
 CACHE = os.path.join(os.environ.get('HOSTDEVD_CACHE', '/var/cache/hostdevd'), 'lab')
 
 # A kernel log line matching any of these fails the scenario (or the boot).
@@ -340,11 +347,23 @@ def copy_nested(host, rundir):
         copy_to_guest(host, rundir, ['nested'], '/tmp/lab')
 
 
+def find_scenario(name):
+    """The path of a scenario or benchmark by its file name; one that is in
+    neither folder is taken as a scenario (and fails as one that is missing)."""
+    for d in RUN_DIRS:
+        path = os.path.join(LAB, d, name)
+        if os.path.exists(path):
+            return path
+    return os.path.join(LAB, RUN_DIRS[0], name)
+
+
 def run_scenario(host, path, resdir, timeout, live=False):
     """Run one scenario; PASS only if it exits 0, prints no FAIL line and the
     kernel log it caused has no WARN/BUG/KASAN/lockdep report. live: show its
     output as it comes (the demo) instead of when it is over."""
     name = os.path.basename(path)
+    # Its folder's copy in the host: /tmp/lab/scenarios or /tmp/lab/bench.
+    guest_dir = '/tmp/lab/' + os.path.basename(os.path.dirname(path))
     out_local = os.path.join(resdir, name)
     os.makedirs(out_local, exist_ok=True)
     marker = f'lab: scenario {name} start {time.time():.0f}'
@@ -354,7 +373,7 @@ def run_scenario(host, path, resdir, timeout, live=False):
     # LAB_RACE_ITERATIONS for the race suite); LAB_RESULTS is set here.
     env = ''.join(f'{k}={shlex.quote(v)} ' for k, v in sorted(os.environ.items())
                   if k.startswith('LAB_') and k != 'LAB_RESULTS' and re.match(r'^\w+$', k))
-    cmd = (f'cd /tmp/lab/scenarios && mkdir -p /tmp/lab/results/{name} && '
+    cmd = (f'cd {guest_dir} && mkdir -p /tmp/lab/results/{name} && '
            f'{env}LAB_RESULTS=/tmp/lab/results/{name} timeout -k 10 {timeout} ./{name}')
     reason = None
     # Watch the serial console while the scenario runs: a panicked guest is
@@ -426,7 +445,7 @@ def cmd_check(args, live=False):
     scen_dir = os.path.join(LAB, 'scenarios')
     wanted = args.scenarios or sorted(f for f in os.listdir(scen_dir)
                                       if re.match(r'^\d\d-.*\.sh$', f))
-    # Scenarios scale what "at once" means by it (scenarios/lib.sh).
+    # Scenarios scale what "at once" means by it (scenarios/lib/lib.sh).
     os.environ['LAB_KERNEL_VARIANT'] = args.variant
     exclude = getattr(args, 'exclude', [])
     wanted = [os.path.basename(s) for s in wanted if os.path.basename(s) not in exclude]
@@ -436,7 +455,7 @@ def cmd_check(args, live=False):
     host, boot_secs, retried = boot(args, img, rundir)
     results, hung = [], False
     try:
-        copy_to_guest(host, LAB, ['scenarios', 'tools'], '/tmp/lab')
+        copy_to_guest(host, LAB, GUEST_DIRS, '/tmp/lab')
         copy_nested(host, rundir)
         boot_dmesg = host.ssh('dmesg', timeout=60).stdout.decode(errors='replace')
         with open(os.path.join(rundir, 'dmesg-boot.log'), 'w') as f:
@@ -445,7 +464,7 @@ def cmd_check(args, live=False):
         results.append(('boot', not bad, boot_secs, 'kernel log: ' + bad[0].strip() if bad else None))
         for name in wanted:
             print(f'=== {name}', flush=True)
-            r = run_scenario(host, os.path.join(scen_dir, name), rundir, args.scenario_timeout, live)
+            r = run_scenario(host, find_scenario(name), rundir, args.scenario_timeout, live)
             results.append(r[:4])
             if not r[4]:
                 hung = True
@@ -503,12 +522,13 @@ def cmd_up(args):
     img = prepare(args, rundir)
     host, secs, _ = boot(args, img, rundir)
     copy_nested(host, rundir)
-    copy_to_guest(host, LAB, ['scenarios', 'tools'], '/tmp/lab')
+    copy_to_guest(host, LAB, GUEST_DIRS, '/tmp/lab')
     with open(STATE, 'w') as f:
         json.dump({'pid': host.pid, 'port': host.port, 'key': img['key'], 'rundir': rundir}, f)
     print(f'lab host up after {secs:.1f} s; serial log {rundir}/serial.log')
     print('ssh: ' + ' '.join(shlex.quote(a) for a in host.ssh_argv()))
-    print(f'or: {sys.argv[0]} ssh; scenarios are in /tmp/lab/scenarios; {sys.argv[0]} down when done')
+    print(f'or: {sys.argv[0]} ssh; scenarios are in /tmp/lab/scenarios, benchmarks in /tmp/lab/bench; '
+          f'{sys.argv[0]} down when done')
     return 0
 
 

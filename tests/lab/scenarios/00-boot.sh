@@ -2,7 +2,7 @@
 # The lab host itself: IOMMU groups as the scenarios expect them, vfio-pci
 # binding and restore of an e1000e, and an mtty mdev created and removed
 # through sysfs. No hostdevd involved: this proves the kernel and the lab.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 
 echo "kernel $(uname -r), $(ls /sys/kernel/iommu_groups | wc -l) IOMMU groups"
 echo "systemd: $(systemctl is-system-running) $(systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')"

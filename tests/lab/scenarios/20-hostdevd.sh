@@ -4,7 +4,7 @@
 # gives it back, refuses a non-viable group, reports the holder of a device
 # whose release blocks in the kernel while staying responsive, and re-applies
 # a persistent binding after a restart.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00)
 pair=$(pci_by_mac 52:54:00:12:03:00)

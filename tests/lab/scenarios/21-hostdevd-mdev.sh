@@ -10,7 +10,7 @@
 #   kernel patch 5), the daemon keeps answering, the remove completes when the
 #   holder exits;
 # - bad input changes nothing.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 
 check "modprobe vfio_iommu_type1 mtty" modprobe -a vfio_iommu_type1 mtty
 mdev_exists() { test -d "/sys/bus/mdev/devices/$1"; }

@@ -13,13 +13,11 @@
 #    the remove completes when the holder exits, with no request after the
 #    close. For mtty.
 # Needs vfio-holder in /tmp/lab/tools (built by `make -C tests/lab/tools`).
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ./lib/request.sh
 
-pids=()
-cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
-trap cleanup EXIT
+lab_cleanup_add kill_pids --no-wait
 
 check "modprobe vfio_iommu_type1" modprobe vfio_iommu_type1
 check "modprobe mtty mdpy mbochs" modprobe -a mtty mdpy mbochs

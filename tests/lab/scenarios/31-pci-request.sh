@@ -14,9 +14,9 @@
 #    requests to a holder that ignores them (a guest that does not unplug);
 #    the holder sees request 1 and 2, release_requests says 2.
 # Needs vfio-holder in /tmp/lab/tools (built by `make -C tests/lab/tools`).
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ./lib/request.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
@@ -24,22 +24,12 @@ g=$(group_of "$nic")
 dev=/sys/bus/pci/devices/$nic
 echo "device $nic, driver $orig, IOMMU group $g"
 
-pids=()
-restore() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    echo > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != "$orig" ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
-}
-trap restore EXIT
+lab_cleanup_add 'pci_restore "$nic" "$orig"'
+lab_cleanup_add kill_pids
 
 check "modprobe vfio-pci vfio_iommu_type1" modprobe -a vfio-pci vfio_iommu_type1
 bind_vfio() {   # the sequence hostdevd uses: driver_override, unbind, drivers_probe
-    echo vfio-pci > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != vfio-pci ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
+    pci_to_vfio "$nic"
     test "$(driver_of "$nic")" = vfio-pci && wait_for 5 test -c "/dev/vfio/$g"
 }
 start_holder() {   # start_holder LOG ARGS...: sets hp; false if it did not get ready
@@ -150,7 +140,6 @@ echo "unbind took $(( $(now_ms) - t0 )) ms"
 check "the holder exited cleanly (exit $hrc)" test "$hrc" = 0
 
 # --- restore ---------------------------------------------------------------
-restore
-trap - EXIT
+lab_cleanup
 check "$nic back on $orig" wait_for 5 eval "test \"\$(driver_of $nic)\" = $orig"
 finish

@@ -22,14 +22,14 @@
 # R5 hold an mdev's device fd, write `remove` (rules 3, 4, 8): the writer
 #    blocks (no EBUSY), the request reaches the holder's eventfd, closing the
 #    fd completes the removal; for mtty, mdpy and mbochs in turn.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./race.sh
+. ./lib/race.sh
 
 mdevs=/sys/bus/mdev/devices
 types() { echo "/sys/class/mdev_bus/$1/mdev_supported_types"; }
-cleanup() { kill_pids; modprobe -r mbochs mdpy mtty 2>/dev/null; }
-trap cleanup EXIT
+lab_cleanup_add 'modprobe -r mbochs mdpy mtty 2>/dev/null'
+lab_cleanup_add kill_pids
 
 check "modprobe vfio_iommu_type1" modprobe vfio_iommu_type1
 modprobe -r mbochs mdpy mtty 2>/dev/null

@@ -27,9 +27,9 @@
 # R10 VFIO_DEVICE_PCI_HOT_RESET while threads fault on a BAR mmap (rule 11):
 #    each reset succeeds or returns EBUSY, no SIGBUS, the mapping refaults
 #    afterwards; on rp1 (one device) and on rp3 (both functions reset).
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./race.sh
+. ./lib/race.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 a=$(pci_by_mac 52:54:00:12:03:00) || { fail "e1000e 52:54:00:12:03:00 not found"; finish; }
@@ -47,12 +47,9 @@ bind() {   # bind DEV DRIVER|none: the sequence hostdevd uses (driver_override)
     [ "$2" = none ] || echo "$1" > /sys/bus/pci/drivers_probe
     [ "$(driver_of "$1")" = "$2" ]
 }
-cleanup() {
-    kill_pids
-    [ -e "$sys/$b" ] || echo 1 > "$sys/$a/rescan"
-    bind "$nic" e1000e; bind "$a" e1000e; bind "$b" none
-}
-trap cleanup EXIT
+lab_cleanup_add 'bind "$nic" e1000e; bind "$a" e1000e; bind "$b" none'
+lab_cleanup_add '[ -e "$sys/$b" ] || echo 1 > "$sys/$a/rescan"'
+lab_cleanup_add kill_pids
 check "modprobe vfio-pci vfio_iommu_type1" modprobe -a vfio-pci vfio_iommu_type1
 tool_ms() {   # tool_ms LOG PATTERN: CLOCK_BOOTTIME (ms) of the first line matching
     sed -n "s/^\[ *\([0-9.]*\)\] vfio-race: $2.*/\1/p" "$1" | head -n1 | awk '{ printf "%d\n", $1 * 1000 }'
@@ -161,8 +158,7 @@ check "R8: afterwards both bind to vfio-pci and open through their groups" \
 check "R8: after remove + rescan $b is in $a's IOMMU group again ($(group_of "$a") and $(group_of "$b"), $g3 at boot)" \
     test "$(group_of "$a") $(group_of "$b")" = "$g3 $g3"
 
-cleanup
-trap - EXIT
+lab_cleanup
 check "restored: $nic and $a on e1000e, $b without a driver" \
     test "$(driver_of "$nic") $(driver_of "$a") $(driver_of "$b")" = "e1000e e1000e none"
 finish

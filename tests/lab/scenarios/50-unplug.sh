@@ -8,7 +8,7 @@
 # side: a device attached and detached with plain virsh is shown with its
 # domain and hostdevd's view follows; `hostdevctl detach` detaches through
 # libvirt only.
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 
@@ -18,15 +18,12 @@ g=$(group_of "$nic")
 uuid=$(cat /proc/sys/kernel/random/uuid)
 modprobe -a vfio-pci mtty
 since=$(date '+%Y-%m-%d %H:%M:%S')
-cleanup() {
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ -e "/sys/bus/mdev/devices/$uuid" ] && echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
-    hostdevctl mdev undefine "$uuid" >/dev/null 2>&1
-    [ "$(driver_of "$nic")" = "$orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-    journalctl -u hostdevd --since "$since" > "$results/journal.txt" 2>&1
-    l2_save_logs "$results"
-}
-trap cleanup EXIT
+lab_cleanup_add 'l2_save_logs "$results"'
+lab_cleanup_add 'save_journal "$since" "$results"'
+lab_cleanup_add 'restore_unless "$nic" "$orig"'
+lab_cleanup_add 'hostdevctl mdev undefine "$uuid" >/dev/null 2>&1'
+lab_cleanup_add 'mdev_remove_if_there "$uuid"'
+lab_cleanup_add l2_destroy
 
 # ---- A guest that gets both from hostdevd ----
 check "mdev $uuid defined, not running" hostdevctl mdev define mtty mtty-2 --uuid "$uuid"

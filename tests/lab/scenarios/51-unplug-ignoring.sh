@@ -12,7 +12,7 @@
 #    kernel asks QEMU (the request is relayed, QEMU cannot unplug it either);
 #    `--policy destroy-domain --deadline 15` destroys l2 at the deadline
 #    (logged as a warning) and the device is free.
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 
@@ -21,14 +21,11 @@ orig=$(driver_of "$nic")
 uuid=$(cat /proc/sys/kernel/random/uuid)
 modprobe -a vfio-pci mtty
 since=$(date '+%Y-%m-%d %H:%M:%S')
-cleanup() {
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ -e "/sys/bus/mdev/devices/$uuid" ] && echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
-    [ "$(driver_of "$nic")" = "$orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-    journalctl -u hostdevd --since "$since" > "$results/journal.txt" 2>&1
-    l2_save_logs "$results"
-}
-trap cleanup EXIT
+lab_cleanup_add 'l2_save_logs "$results"'
+lab_cleanup_add 'save_journal "$since" "$results"'
+lab_cleanup_add 'restore_unless "$nic" "$orig"'
+lab_cleanup_add 'mdev_remove_if_there "$uuid"'
+lab_cleanup_add l2_destroy
 
 # L2 with the e1000e on a root port that is not hot-pluggable.
 IFS=: read -r dom bus slotfn <<<"$nic"

@@ -12,27 +12,23 @@
 # The unit's KillMode=process is what lets the next daemon start at once:
 # systemd would otherwise wait TimeoutStopSec for that child, stuck in the
 # kernel.  The scenario checks that the installed unit says so.
-cd "$(dirname "$0")" && . ./lib.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ./lib/request.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
 since=$(date '+%Y-%m-%d %H:%M:%S')
-cleanup() {
-    [ -n "${hp:-}" ] && kill "$hp" 2>/dev/null
-    wait 2>/dev/null
-    [ "$(driver_of "$nic")" = "$orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-    journalctl -u hostdevd --since "$since" > "$results/journal.txt" 2>&1
-}
-trap cleanup EXIT
+lab_cleanup_add 'save_journal "$since" "$results"'
+lab_cleanup_add 'restore_unless "$nic" "$orig"'
+lab_cleanup_add kill_pids
 
 check "the unit stops only the daemon, not its unbind writers" \
     test "$(systemctl show -p KillMode --value hostdevd)" = process
 modprobe -a vfio-pci vfio_iommu_type1
 check "hostdevctl bind $nic" eval "hostdevctl bind $nic > /dev/null"
 "$holder" --ignore-requests --register "$nic" > "$results/holder.log" 2>&1 &
-hp=$!
+hp=$!; pids+=("$hp")
 check "vfio-holder holds $nic, ignoring requests" wait_for 20 grep -q 'ready:' "$results/holder.log"
 vdev=$(readlink -f /sys/bus/pci/devices/$nic/vfio-dev/vfio*)
 

@@ -19,7 +19,7 @@
 #    QEMU answers every request with VFIO_DEVICE_UNPLUG_FAILED and its
 #    reason (logged once in QEMU's log, not every 10 s); the Job shows the
 #    reason while it waits, then destroys the domain at the deadline.
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 check "hostdevd's QEMU is installed in the lab" test "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd
@@ -37,16 +37,12 @@ echo "e1000e $nic ($nic_orig, group $(group_of "$nic")), edu $edu ($edu_orig, gr
 modprobe vfio-pci
 since=$(date '+%Y-%m-%d %H:%M:%S')
 events=$results/qmp-events.log
-listener=
-cleanup() {
-    [ -n "$listener" ] && kill "$listener" 2>/dev/null
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ "$(driver_of "$nic")" = "$nic_orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-    [ "$(driver_of "$edu")" = "$edu_orig" ] || hostdevctl restore "$edu" >/dev/null 2>&1
-    journalctl -u hostdevd --since "$since" > "$results/journal.txt" 2>&1
-    l2_save_logs "$results"
-}
-trap cleanup EXIT
+lab_cleanup_add 'l2_save_logs "$results"'
+lab_cleanup_add 'save_journal "$since" "$results"'
+lab_cleanup_add 'restore_unless "$edu" "$edu_orig"'
+lab_cleanup_add 'restore_unless "$nic" "$nic_orig"'
+lab_cleanup_add l2_destroy
+lab_cleanup_add kill_pids --no-wait   # the QMP listener
 
 # event NAME FIELD...: the QMP events NAME whose data has every FIELD
 # (JSON text as QEMU sends it, e.g. '"count":1')
@@ -77,7 +73,7 @@ check "L2's definition: both hostdevs, root port 3 without hot-plug, hostdevd's 
           grep -q \"<target .*hotplug='off'\" $results/l2.xml && [ \$(grep -c '<hostdev ' $results/l2.xml) = 2 ]"
 check "L2 started" virsh -q start l2
 virsh qemu-monitor-event l2 --loop --timestamp > "$events" 2>&1 &
-listener=$!
+pids+=($!)
 t=$(now_ms)
 check "L2 booted" wait_for 240 l2_ready
 echo "L2 ready after $(( $(now_ms) - t )) ms"

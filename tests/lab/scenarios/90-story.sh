@@ -15,7 +15,7 @@
 #     device go, the job completes
 #  7. graceful unplug of the mdev: remove while L2 holds it, which needs the
 #     mtty request patch of kernel/patches (upstream 6.12 blocks forever)
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 step() { printf '\n== %s\n' "$1"; shift; [ $# -gt 0 ] && printf '   %s\n' "$@"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -26,13 +26,10 @@ pair=$(pci_by_mac 52:54:00:12:03:00)
 edu_fn1=${pair%.0}.1
 g=$(group_of "$nic")
 modprobe -a vfio-pci mtty
-cleanup() {
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ -n "${uuid:-}" ] && [ -e "/sys/bus/mdev/devices/$uuid" ] && echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
-    [ "$(driver_of "$nic")" = vfio-pci ] && hostdevctl restore "$nic" >/dev/null 2>&1
-    l2_save_logs "$results"
-}
-trap cleanup EXIT
+lab_cleanup_add 'l2_save_logs "$results"'
+lab_cleanup_add '[ "$(driver_of "$nic")" = vfio-pci ] && hostdevctl restore "$nic" >/dev/null 2>&1'
+lab_cleanup_add '[ -n "${uuid:-}" ] && mdev_remove_if_there "$uuid"'
+lab_cleanup_add l2_destroy
 
 step "1. The devices hostdevd sees" \
      "hostdevd is started by D-Bus activation on the first call; it reads the" \

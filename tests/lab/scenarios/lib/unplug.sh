@@ -1,6 +1,8 @@
-# Sourced by the unplug scenarios (50-unplug, 51-unplug-ignoring,
-# 52-unplug-restart, bench-unplug; after lib.sh, and l2.sh for L2): what
-# hostdevd says about a device and a job, the steps of a job, L2's view.
+# Sourced by the scenarios with hostdevd's unplug (50-unplug,
+# 51-unplug-ignoring, 52-unplug-restart, 53-qemu-request, 90-story and
+# bench/bench-unplug; after lib.sh, and l2.sh for L2): what hostdevd says
+# about a device and a job, the steps of a job, L2's view, and the cleanups
+# these scenarios register.
 
 # hostdevd's view of a PCI device or an mdev, from the --json outputs.
 pci_json() {   # pci_json ADDR EXPR: EXPR of the device object d
@@ -24,6 +26,14 @@ holders_of() {   # holders_of ADDR|UUID: "command[pid] ..." of the Holders
         *) pci_json "$1" '" ".join("%s[%d]" % (h["command"], h["pid"]) for h in d["holders"])' ;;
     esac
 }
+
+# Cleanups (lab_cleanup_add). restore_unless DEV DRIVER: hostdevctl restore
+# DEV unless it is on DRIVER (its driver before the scenario).
+restore_unless() { [ "$(driver_of "$1")" = "$2" ] || hostdevctl restore "$1" >/dev/null 2>&1; }
+# save_journal SINCE DIR: hostdevd's journal since SINCE to DIR/journal.txt.
+save_journal() { journalctl -u hostdevd --since "$1" > "$2/journal.txt" 2>&1; }
+# mdev_remove_if_there UUID: write the mdev's remove if it exists.
+mdev_remove_if_there() { [ -e "/sys/bus/mdev/devices/$1" ] && echo 1 > "/sys/bus/mdev/devices/$1/remove"; }
 
 # job_json FILE EXPR: EXPR of the job object j that hostdevctl --json wrote to FILE
 job_json() {

@@ -14,7 +14,7 @@
 # measured inside L2 on its clock: from pciehp's "Button press" to the
 # device gone from L2's sysfs (pciehp's 5 s button delay included).
 # Prints a Markdown table (docs/bench.md holds a measured one).
-cd "$(dirname "$0")" && . ./lib.sh && . ./l2.sh && . ./unplug.sh
+cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh && . ../scenarios/lib/l2.sh && . ../scenarios/lib/unplug.sh
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 cycles=${LAB_BENCH_UNPLUG_CYCLES:-3}
 
@@ -23,12 +23,9 @@ orig=$(driver_of "$nic")
 g=$(group_of "$nic")
 modprobe -a vfio-pci
 results=${LAB_RESULTS:-/tmp}
-cleanup() {
-    l2_save_logs "$results"
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
-    [ "$(driver_of "$nic")" = "$orig" ] || hostdevctl restore "$nic" >/dev/null 2>&1
-}
-trap cleanup EXIT
+lab_cleanup_add 'restore_unless "$nic" "$orig"'
+lab_cleanup_add l2_destroy
+lab_cleanup_add 'l2_save_logs "$results"'
 
 held() {   # whether L2's QEMU has the group node open (one ls: forks are slow under TCG)
     ls -l "/proc/$(cat /run/libvirt/qemu/l2.pid)/fd" 2>/dev/null | grep -q " /dev/vfio/$g\$"

@@ -1,7 +1,8 @@
 # Sourced by the scenarios of the device request protocol (30-mdev-request,
-# 31-pci-request; after lib.sh): vfio-holder, kernel log marks, the vfio
-# tracepoints in a trace instance of the scenario's own, poll() on a sysfs
-# attribute. Needs $results.
+# 31-pci-request, 52-unplug-restart and bench/bench-request; after lib.sh):
+# vfio-holder, kernel log marks, the vfio tracepoints in a trace instance of
+# the scenario's own, poll() on a sysfs attribute, vfio-pci binding and its
+# undoing. Needs $results.
 scenario=$(basename "$0" .sh)
 
 # vfio-holder (tests/lab/tools, copied in by lab.py); fails the scenario if absent.
@@ -14,6 +15,23 @@ if [ -z "$holder" ]; then
     finish
 fi
 echo "holder: $holder"
+
+# pci_to_vfio DEV: bind DEV to vfio-pci by the sequence hostdevd uses
+# (driver_override, unbind, drivers_probe); the caller checks the outcome.
+# pci_restore DEV DRIVER: undo it: clear the override, unbind DEV unless it
+# is on DRIVER, probe it if unbound.
+pci_to_vfio() {
+    local dev=/sys/bus/pci/devices/$1
+    echo vfio-pci > "$dev/driver_override"
+    [ -e "$dev/driver" ] && [ "$(driver_of "$1")" != vfio-pci ] && echo "$1" > "$dev/driver/unbind"
+    [ -e "$dev/driver" ] || echo "$1" > /sys/bus/pci/drivers_probe
+}
+pci_restore() {
+    local dev=/sys/bus/pci/devices/$1
+    echo > "$dev/driver_override"
+    [ -e "$dev/driver" ] && [ "$(driver_of "$1")" != "$2" ] && echo "$1" > "$dev/driver/unbind"
+    [ -e "$dev/driver" ] || echo "$1" > /sys/bus/pci/drivers_probe
+}
 
 # Seconds on CLOCK_BOOTTIME ("[  123.456] vfio-holder: ...") -> ms, like now_ms.
 holder_ms() {   # holder_ms LOG PATTERN: time of the first line matching PATTERN

@@ -16,21 +16,15 @@
 # min-max in ms. A cycle fails the run only when it did not go as the
 # protocol says (one request, the close, the end, in that order).
 # LAB_BENCH_CYCLES (default 10) cycles per device, after one warm-up cycle.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh
 results=${LAB_RESULTS:-/tmp}
-. ./request.sh
+. ../scenarios/lib/request.sh
 
 cycles=${LAB_BENCH_CYCLES:-10}
 modprobe -a vfio_iommu_type1 vfio-pci mtty mdpy mbochs || { fail "modprobe"; finish; }
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
-dev=/sys/bus/pci/devices/$nic
-restore_nic() {
-    echo > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != "$orig" ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
-}
-trap restore_nic EXIT
+lab_cleanup_add 'pci_restore "$nic" "$orig"'
 
 # prepare_KIND ARG -> prints the device name for vfio-holder; take_KIND DEV
 prepare_mdev() {
@@ -39,9 +33,7 @@ prepare_mdev() {
 }
 take_mdev() { echo 1 > "/sys/bus/mdev/devices/$1/remove"; }
 prepare_pci() {
-    echo vfio-pci > "$dev/driver_override"
-    [ -e "$dev/driver" ] && [ "$(driver_of "$nic")" != vfio-pci ] && echo "$nic" > "$dev/driver/unbind"
-    [ -e "$dev/driver" ] || echo "$nic" > /sys/bus/pci/drivers_probe
+    pci_to_vfio "$nic"
     [ "$(driver_of "$nic")" = vfio-pci ] && wait_for 10 test -c "/dev/vfio/$(group_of "$nic")" && echo "$nic"
 }
 take_pci() { echo "$1" > /sys/bus/pci/drivers/vfio-pci/unbind; }
@@ -79,7 +71,7 @@ for what in mdev:mtty-2 mdev:mdpy-vga mdev:mbochs-small pci:e1000e; do
         END { printf "| %-12s | %6d |", name, NR
               for (k = 1; k <= 5; k++) printf " %-18s |", sprintf("%.1f (%s-%s)", s[k] / NR, lo[k], hi[k]) }' "$out")")
 done
-restore_nic; trap - EXIT
+lab_cleanup
 
 echo
 echo "release on request, holder with an eventfd, $(nproc) vCPUs under TCG, kernel $(uname -r); ms, mean (min-max)"

@@ -35,6 +35,3 @@ only_outcomes() {
 }
 # Time one command in ms into the variable named by $1: timed VAR cmd...
 timed() { local __v=$1 __t0 __rc; shift; __t0=$(now_ms); "$@"; __rc=$?; printf -v "$__v" %d $(( $(now_ms) - __t0 )); return $__rc; }
-# Background pids to kill on exit.
-pids=()
-kill_pids() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; pids=(); }

@@ -11,12 +11,14 @@ L2_EMULATOR=/usr/bin/qemu-system-x86_64-hostdevd
 [ -x $L2_EMULATOR ] || L2_EMULATOR=/usr/bin/qemu-system-x86_64
 
 l2_assets() { [ -f $L2_DIR/bzImage ] && [ -f $L2_DIR/initramfs.cpio.gz ]; }
+# l2_destroy: domain "l2" stopped and undefined, quietly (none is fine).
+l2_destroy() { virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1; }
 
 # l2_define: (re)define domain "l2". ACPI PCI hotplug is off so L2's pciehp
 # handles the slots, as on real PCIe hosts. No NIC, no USB, no balloon.
 l2_define() {
     systemctl start libvirtd
-    virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1
+    l2_destroy
     rm -f $L2_LOG
     cat > /tmp/l2.xml <<XML
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>

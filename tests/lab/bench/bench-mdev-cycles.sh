@@ -9,7 +9,7 @@
 # Prints a Markdown table (docs/bench.md holds a measured one). Nothing
 # here is timed against a goal; a cycle that fails makes the run fail.
 # LAB_BENCH_CYCLES (default 30) cycles per path, after 2 warm-up cycles.
-cd "$(dirname "$0")" && . ./lib.sh
+cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh
 
 cycles=${LAB_BENCH_CYCLES:-30}
 parent=mtty type=mtty-1
