@@ -15,7 +15,6 @@ cycles=${LAB_BENCH_CYCLES:-30}
 parent=mtty type=mtty-1
 types=/sys/class/mdev_bus/$parent/mdev_supported_types
 modprobe -a vfio_iommu_type1 mtty || { fail "modprobe mtty"; finish; }
-ns() { date +%s%N; }
 
 create_sysfs()   { echo "$1" > "$types/$type/create"; }
 remove_sysfs()   { echo 1 > "/sys/bus/mdev/devices/$1/remove"; }
@@ -30,10 +29,10 @@ for path in sysfs mdevctl hostdevd; do
     c_ns=0 r_ns=0 bad=0
     for i in $(seq -1 "$cycles"); do
         u=$(cat /proc/sys/kernel/random/uuid)
-        t0=$(ns); "create_$path" "$u" || bad=$((bad + 1))
-        t1=$(ns); [ -d "/sys/bus/mdev/devices/$u" ] || bad=$((bad + 1))
+        now t0; "create_$path" "$u" || bad=$((bad + 1))
+        now t1; [ -d "/sys/bus/mdev/devices/$u" ] || bad=$((bad + 1))
         "remove_$path" "$u" || bad=$((bad + 1))
-        t2=$(ns); [ ! -e "/sys/bus/mdev/devices/$u" ] || bad=$((bad + 1))
+        now t2; [ ! -e "/sys/bus/mdev/devices/$u" ] || bad=$((bad + 1))
         [ "$i" -ge 1 ] || continue   # -1 and 0 warm up
         c_ns=$((c_ns + t1 - t0)) r_ns=$((r_ns + t2 - t1))
     done
@@ -45,9 +44,10 @@ done
 
 # What any hostdevctl call costs before the daemon does any work: a process,
 # a bus connection, GetManagedObjects (types is read-only: no polkit, no Job).
-t0=$(ns)
+now t0
 for i in $(seq 1 "$cycles"); do hostdevctl types > /dev/null || bad=$((bad + 1)); done
-base_ms=$(awk -v d="$(( $(ns) - t0 ))" -v n="$cycles" 'BEGIN { printf "%.1f", d / n / 1e6 }')
+now t1
+base_ms=$(awk -v d="$(( t1 - t0 ))" -v n="$cycles" 'BEGIN { printf "%.1f", d / n / 1e6 }')
 
 echo
 echo "mdev create + remove, $parent/$type, $(nproc) vCPUs under TCG, kernel $(uname -r)"

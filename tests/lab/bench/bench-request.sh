@@ -47,7 +47,7 @@ one_cycle() {
     "$holder" --release-on-request --timeout 60 "$d" > "$log" 2>&1 &
     hp=$!
     wait_for 20 grep -q 'ready:' "$log" || { kill $hp; "take_$1" "$d"; trace_stop bench > /dev/null; return 1; }
-    t0=$(date +%s%N); "take_$1" "$d"; t1=$(date +%s%N)
+    now t0; "take_$1" "$d"; now t1
     wait $hp || { trace_stop bench > /dev/null; return 1; }
     trace_stop bench > /dev/null
     traced "vfio_device_unregister_end: $d vfio[0-9]+ count=1 " bench || return 1   # one request
