@@ -102,6 +102,7 @@ def held_restore_killed(daemon, testbed):
         assert testbed.override(A) is None
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait()
+        testbed.kernel.wait_writers_gone()
     # The restore's intent was recorded before sysfs was touched.
     assert conf(daemon)[A]['Persistent'] == 'false'
 
@@ -205,6 +206,7 @@ def test_second_sigterm_stops_at_once(daemon, testbed):
         assert daemon.proc.poll() is None
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(timeout=5) == -signal.SIGTERM
+        testbed.kernel.wait_writers_gone()
     # What it left is reconciled at the next start: the device is on
     # vfio-pci with the override cleared by the restore.
     daemon.start()

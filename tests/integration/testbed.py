@@ -252,6 +252,30 @@ class FakeKernel:
                 self.held.discard(group)
                 self.cond.notify_all()
 
+    def wait_writers_gone(self, timeout=20):
+        """Waits until no process but this one has an unbind FIFO open: a
+        daemon killed while its writer blocked in the unbind leaves that
+        writer dying (PR_SET_PDEATHSIG is asynchronous), and one still alive
+        when the hold ends would complete its write after all."""
+        fifos = {self.tb.path('/sys/bus/pci/drivers/%s/unbind' % d) for d in self.fifos}
+        deadline = time.monotonic() + timeout
+        while True:
+            writers = []
+            for pid in filter(str.isdigit, os.listdir('/proc')):
+                if int(pid) == os.getpid():
+                    continue
+                try:
+                    fds = os.listdir('/proc/%s/fd' % pid)
+                    targets = {os.readlink('/proc/%s/fd/%s' % (pid, fd)) for fd in fds}
+                except OSError:
+                    continue    # gone meanwhile
+                if targets & fifos:
+                    writers.append(int(pid))
+            if not writers:
+                return
+            assert time.monotonic() < deadline, 'writers of the unbind FIFOs still alive: %s' % writers
+            time.sleep(0.05)
+
     @staticmethod
     def _fill(fd):
         # Full to the last byte: any write of an address must then wait.
