@@ -1,0 +1,252 @@
+#!/bin/bash
+# Revocation (kernel patches 7-10): /sys/class/vfio-dev/vfioX/revoke ends an
+# unbind or mdev remove that waits for a user who does not let go. The races
+# R11-R15 of /work/shared/LIFECYCLE.md, each repeated LAB_RACE_ITERATIONS
+# times; tools/vfio-revokee is the user. lab.py fails the scenario on any
+# kernel WARN/BUG/lockdep/KASAN report.
+#
+# Each check asserts an outcome or an order, never a speed. In every case the
+# user (vfio-revokee) is alive after the revocation, sees POLLHUP|POLLERR on
+# its device fd, and closes every fd without error at the end.
+#
+# R11 revoke while two threads read a BAR 0 mapping of the e1000e on rp1:
+#     no SIGBUS, every read after the revocation returns 0xffffffff, the
+#     unbind returns, e1000e probes the device again, and once back on
+#     vfio-pci a new user opens it. Also: revoke is refused (EBUSY) while no
+#     unregistration waits; the kernel logs one line naming the users, the
+#     trace has unregister_start, revoke, unregister_end in that order, and
+#     revocations reads 1 before the directory goes.
+# R12 revoke while threads loop on VFIO_DEVICE_GET_REGION_INFO, a config
+#     space pread and VFIO_DEVICE_SET_IRQS: each call succeeds before and
+#     fails with ENODEV after (no other errno, no success after ENODEV), none
+#     hangs (the unbind returns).
+# R13 revoke racing with the user's own close of its device, group and
+#     container fds (which comes first alternates): the write succeeds, or
+#     fails with EBUSY (the wait was over) or ENOENT/ENODEV (the directory was
+#     gone); the unbind returns either way, the user exits cleanly.
+# R14 revoke of an mdev (mtty, mdpy, mbochs in turn) while its parent is
+#     rmmod'ed and another mdev of the same parent is created: the create
+#     succeeds, rmmod is refused while the user lives (a revoked fd keeps the
+#     driver module, patch 7), the remove returns, the other mdev opens; mdpy
+#     and mbochs mappings read 0xffffffff after it. After the user exits,
+#     rmmod succeeds and nothing is left.
+# R15 revoke one function of the rp3 pair (e1000e .0 + edu .1, one IOMMU
+#     group) while the user still holds the other: the unbind of .0 returns,
+#     .1 keeps working, e1000e cannot probe .0 while the group is owned by
+#     the user (the IOMMU core refuses: isolation holds), and can once the
+#     user is gone.
+cd "$(dirname "$0")" && . ./lib/lib.sh
+results=${LAB_RESULTS:-/tmp}
+. ./lib/race.sh
+. ./lib/request.sh
+revokee=$tools/vfio-revokee
+[ -x "$revokee" ] || { fail "$revokee not found (make -C tests/lab/tools)"; finish; }
+
+sys=/sys/bus/pci/devices
+vfio=/sys/bus/pci/drivers/vfio-pci
+mdevs=/sys/bus/mdev/devices
+nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
+a=$(pci_by_mac 52:54:00:12:03:00) || { fail "e1000e 52:54:00:12:03:00 not found"; finish; }
+b=${a%.0}.1
+echo "rp1: $nic (group $(group_of "$nic")); rp3: $a + $b (group $(group_of "$a"))"
+
+bind() {   # bind DEV DRIVER|none: the sequence hostdevd uses (driver_override)
+    local d=$sys/$1
+    [ "$(driver_of "$1")" = "$2" ] && return 0
+    [ -e "$d/driver" ] && echo "$1" > "$d/driver/unbind"
+    if [ "$2" = vfio-pci ]; then echo vfio-pci > "$d/driver_override"; else echo > "$d/driver_override"; fi
+    [ "$2" = none ] || echo "$1" > /sys/bus/pci/drivers_probe 2>/dev/null
+    [ "$(driver_of "$1")" = "$2" ]
+}
+lab_cleanup_add 'bind "$nic" e1000e; bind "$a" e1000e; bind "$b" none'
+lab_cleanup_add 'modprobe -r mbochs mdpy mtty 2>/dev/null'
+lab_cleanup_add kill_pids
+check "modprobe vfio-pci vfio_iommu_type1" modprobe -a vfio-pci vfio_iommu_type1
+
+vdev_of() { readlink -f "$1"/vfio-dev/vfio*; }
+# start_user LOG ARGS...: vfio-revokee in the background (pid in $up), ready.
+start_user() {
+    local log=$1; shift
+    "$revokee" "$@" > "$log" 2>&1 &
+    up=$!; pids+=($up)
+    wait_for 30 grep -q 'ready:' "$log" || { cat "$log"; return 1; }
+}
+# wait_pending VDEV WRITER_PID: the unregistration waits (release_pending=1)
+wait_pending() { wait_for 20 eval "kill -0 $2 2>/dev/null && grep -qx 1 $1/release_pending"; }
+# stop_user LOG: SIGTERM, the exit status in $urc, its summary printed
+stop_user() {
+    kill -TERM "$up" 2>/dev/null; wait "$up"; urc=$?
+    sed -n 's/.*vfio-revokee: \(summary\|revoked\|after the\|FAIL\|.* still answers\)/    \1/p' "$1"
+}
+# revoke VDEV: write 1 to VDEV/revoke; $wr is ok or the error's text
+revoke() { write_to "$1/revoke" 1; }
+# The kernel's line for a revocation of DEV since MARK (dmesg)
+revoke_logged() { dmesg_since "$1" | grep -E "$2: vfio[0-9]+ revoked by .* from [0-9]+ open file\(s\):" ; }
+
+# --- R11: revoke while threads fault on a BAR mapping -------------------------
+echo "== R11: revoke $nic while two threads read its BAR 0 mapping"
+for i in $(seq "$iters"); do
+    bind "$nic" vfio-pci || { fail "R11.$i: bind $nic to vfio-pci"; continue; }
+    vdev=$(vdev_of $sys/$nic)
+    log=$results/R11-$i.log
+    trace_start
+    start_user "$log" --fault 2 "$nic" || { fail "R11.$i: vfio-revokee holds $nic"; continue; }
+    check "R11.$i: the kernel can revoke: $vdev/revoke exists, write-only, root only" \
+        eval "[ -f $vdev/revoke ] && [ \"\$(stat -c %a $vdev/revoke)\" = 200 ]"
+    revoke "$vdev"; early=$wr
+    check "R11.$i: revoke without an unregistration in progress is refused: $early" \
+        test "$early" = "Device or resource busy"
+    mark=$(kmsg_mark "R11.$i")
+    ( echo "$nic" > $vfio/unbind; now_ms > "$results/R11-$i.done" ) &
+    wp=$!; pids+=($wp)
+    check "R11.$i: the unbind waits for the user (release_pending=1)" wait_pending "$vdev" $wp
+    stagger=$(( i % 4 )); sleep "0.$stagger"
+    revoke "$vdev"; rv=$wr
+    check "R11.$i: revoke accepted while the unbind waits: $rv" test "$rv" = ok
+    check "R11.$i: the unbind returns after the revocation, $nic has no driver" \
+        eval "wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ \"\$(driver_of $nic)\" = none ]"
+    check "R11.$i: the user is alive and saw POLLHUP|POLLERR" \
+        eval "kill -0 $up && wait_for 10 grep -q 'revoked: poll' $log"
+    sleep 0.5   # the fault threads read the 0xff page a while
+    check "R11.$i: e1000e probes $nic again" bind "$nic" e1000e
+    stop_user "$log"
+    check "R11.$i: the mapping reached the device before, no SIGBUS, every read after the revocation was 0xffffffff, the user closed everything (exit $urc)" \
+        eval "[ $urc = 0 ] && grep -Eq 'summary: faults: [0-9]+ reads before the revocation \([1-9][0-9]* of them not 0xffffffff.*, [1-9][0-9]* after, 0 not 0xffffffff' $log"
+    trace_stop "R11-$i" > /dev/null
+    s=$(trace_ts "R11-$i" "vfio_device_unregister_start: $nic ")
+    r=$(trace_ts "R11-$i" "vfio_device_revoke: $nic vfio[0-9]+ count=1")
+    e=$(trace_ts "R11-$i" "vfio_device_unregister_end: $nic ")
+    grep -E "vfio_device_(revoke|unregister)" "$results/trace-R11-$i.txt" | sed 's/^ */  trace: /'
+    check "R11.$i: trace: unregister_start, revoke (1 file), unregister_end, in that order" in_order "$s" "$r" "$e"
+    line=$(revoke_logged "$mark" "$nic")
+    echo "  kernel: ${line:-(none)}"
+    check "R11.$i: the kernel logged the revocation naming the user (vfio-revokee[$up])" \
+        eval "echo '$line' | grep -q 'vfio-revokee\\[$up\\]'"
+    check "R11.$i: back on vfio-pci, a new user opens $nic" \
+        eval "bind $nic vfio-pci && '$tools/vfio-race' group-devices $nic > '$results/R11-$i-after.log' 2>&1"
+    pids=()
+done
+
+# --- R12: revoke while ioctls and preads are in flight ------------------------
+echo "== R12: revoke $nic while threads loop on GET_REGION_INFO, config pread, SET_IRQS"
+for i in $(seq "$iters"); do
+    bind "$nic" vfio-pci || { fail "R12.$i: bind $nic to vfio-pci"; continue; }
+    vdev=$(vdev_of $sys/$nic)
+    log=$results/R12-$i.log
+    start_user "$log" --ioctls --fault 1 "$nic" || { fail "R12.$i: vfio-revokee holds $nic"; continue; }
+    ( echo "$nic" > $vfio/unbind ) &
+    wp=$!; pids+=($wp)
+    check "R12.$i: the unbind waits for the user" wait_pending "$vdev" $wp
+    sleep "0.$(( i % 4 ))"
+    revoke "$vdev"
+    check "R12.$i: revoke accepted: $wr" test "$wr" = ok
+    check "R12.$i: the unbind returns (no call in flight hangs the revocation)" \
+        wait_for 30 eval "! kill -0 $wp 2>/dev/null"
+    check "R12.$i: the user is alive and saw POLLHUP|POLLERR" \
+        eval "kill -0 $up && wait_for 10 grep -q 'revoked: poll' $log"
+    sleep 0.3
+    stop_user "$log"
+    check "R12.$i: every call succeeded before and failed with ENODEV after, mmap/pread/ioctl ENODEV afterwards (exit $urc)" \
+        eval "[ $urc = 0 ] && [ \$(grep -c 'summary: .*: [0-9]* ok, then [1-9][0-9]* ENODEV, 0 other errors, 0 ok after ENODEV' $log) = 3 ] &&
+              [ \$(grep -c 'after the revocation: .* fails with ENODEV' $log) = 3 ]"
+    pids=()
+done
+
+# --- R13: revoke against the user's own close ----------------------------------
+echo "== R13: revoke $nic while its user closes its device, group and container fds"
+: > "$results/R13.log"
+for i in $(seq "$iters"); do
+    bind "$nic" vfio-pci || { fail "R13.$i: bind $nic to vfio-pci"; continue; }
+    vdev=$(vdev_of $sys/$nic)
+    log=$results/R13-$i.log
+    start_user "$log" --ioctls --close-on-usr1 "$nic" || { fail "R13.$i: vfio-revokee holds $nic"; continue; }
+    ( echo "$nic" > $vfio/unbind ) &
+    wp=$!; pids+=($wp)
+    check "R13.$i: the unbind waits for the user" wait_pending "$vdev" $wp
+    if (( i % 2 )); then
+        kill -USR1 "$up"; revoke "$vdev"; first=close
+    else
+        revoke "$vdev" & rp=$!; kill -USR1 "$up"; wait $rp; first=revoke
+        revoke "$vdev"   # again, after the close: ok, EBUSY or gone
+    fi
+    echo "$wr" >> "$results/R13.log"
+    check "R13.$i: ($first first) revoke: $wr; the unbind returns" \
+        eval "wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ \"\$(driver_of $nic)\" = none ]"
+    wait "$up"; urc=$?
+    sed -n 's/.*vfio-revokee: \(summary\|closed\|FAIL\)/    \1/p' "$log"
+    check "R13.$i: the user closed its fds and exited cleanly (exit $urc)" test "$urc" = 0
+    pids=()
+done
+check "R13: every revoke succeeded or found the wait over (EBUSY) or the device gone" \
+    only_outcomes "$results/R13.log" 'ok|Device or resource busy|No such file or directory|No such device'
+
+# --- R14: revoke an mdev while its parent is rmmod'ed and another is created --
+echo "== R14: revoke an mdev (mtty, mdpy, mbochs) against rmmod of its parent and a create"
+r14=("mtty mtty-2 --ioctls" "mdpy mdpy-vga --fault 1 --ioctls" "mbochs mbochs-small --fault 1 --ioctls")
+mdev_create() { local u; new_uuid; echo "$u" > "/sys/class/mdev_bus/$1/mdev_supported_types/$2/create" && echo "$u"; }
+for i in $(seq "$iters"); do
+  for k in 0 1 2; do
+    set -- ${r14[$k]}; parent=$1 type=$2; shift 2
+    n="R14.$i.$parent"
+    modprobe "$parent" || { fail "$n: modprobe $parent"; continue; }
+    u=$(mdev_create "$parent" "$type") || { fail "$n: create a $type mdev"; continue; }
+    vdev=$(vdev_of $mdevs/$u)
+    log=$results/$n.log
+    start_user "$log" "$@" "$u" || { fail "$n: vfio-revokee holds $u"; continue; }
+    ( write_to "$mdevs/$u/remove" 1; echo "$wr" > "$results/$n-remove" ) &
+    wp=$!; pids+=($wp)
+    check "$n: the remove waits for the user" wait_pending "$vdev" $wp
+    ( rmmod "$parent" 2> "$results/$n-rmmod"; echo "rc=$?" >> "$results/$n-rmmod" ) & mp=$!
+    ( mdev_create "$parent" "$type" > "$results/$n-u2" ) & cp=$!
+    revoke "$vdev"; rv=$wr
+    wait $mp $cp
+    u2=$(cat "$results/$n-u2")
+    check "$n: revoke accepted: $rv" test "$rv" = ok
+    check "$n: the remove returns: $(cat "$results/$n-remove" 2>/dev/null), $u is gone" \
+        eval "wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ ! -e $mdevs/$u ]"
+    check "$n: rmmod $parent refused while the user holds the revoked fd: $(tr '\n' ' ' < "$results/$n-rmmod")" \
+        eval "grep -q 'rc=[1-9]' '$results/$n-rmmod' && [ -d /sys/module/$parent ]"
+    check "$n: the other $type mdev was created (${u2:-none}) and opens" \
+        eval "[ -n '$u2' ] && '$tools/vfio-race' group-devices $u2 > '$results/$n-u2.log' 2>&1"
+    check "$n: the user is alive and saw POLLHUP|POLLERR" \
+        eval "kill -0 $up && wait_for 10 grep -q 'revoked: poll' $log"
+    sleep 0.3
+    stop_user "$log"
+    check "$n: the user's calls failed with ENODEV after, mappings read 0xffffffff, it closed everything (exit $urc)" \
+        eval "[ $urc = 0 ] && ! grep -q FAIL $log"
+    [ -n "$u2" ] && write_to "$mdevs/$u2/remove" 1
+    check "$n: once the user is gone rmmod $parent succeeds, nothing left" \
+        eval "rmmod $parent && [ -z \"\$(ls $mdevs)\" ]"
+    pids=()
+  done
+done
+
+# --- R15: revoke one function of a group whose other function is held ----------
+echo "== R15: revoke $a while the same user holds $b (one IOMMU group)"
+for i in $(seq "$iters"); do
+    bind "$a" vfio-pci && bind "$b" vfio-pci || { fail "R15.$i: bind $a and $b to vfio-pci"; continue; }
+    vdev=$(vdev_of $sys/$a)
+    g=$(group_of "$a")
+    log=$results/R15-$i.log
+    start_user "$log" --fault 1 --ioctls "$a" "$b" || { fail "R15.$i: vfio-revokee holds $a and $b"; continue; }
+    ( echo "$a" > $vfio/unbind ) &
+    wp=$!; pids+=($wp)
+    check "R15.$i: the unbind of $a waits for the user" wait_pending "$vdev" $wp
+    revoke "$vdev"
+    check "R15.$i: revoke accepted: $wr; the unbind of $a returns" \
+        eval "[ '$wr' = ok ] && wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ \"\$(driver_of $a)\" = none ]"
+    check "R15.$i: e1000e cannot take $a while the user owns group $g (DMA isolation): $(driver_of "$a")" \
+        eval "! bind $a e1000e && [ -c /dev/vfio/$g ]"
+    sleep 0.3
+    stop_user "$log"
+    check "R15.$i: $b kept working after $a was revoked, the user closed everything (exit $urc)" \
+        eval "[ $urc = 0 ] && grep -q '$b (same group) still answers' $log"
+    check "R15.$i: once the user is gone, e1000e probes $a" bind "$a" e1000e
+    bind "$b" none
+    pids=()
+done
+
+lab_cleanup
+check "restored: $nic and $a on e1000e, $b without a driver, no mdev" \
+    eval "[ \"\$(driver_of $nic) \$(driver_of $a) \$(driver_of $b)\" = 'e1000e e1000e none' ] && [ -z \"\$(ls $mdevs 2>/dev/null)\" ]"
+finish
