@@ -32,6 +32,7 @@ import signal
 import time
 
 import dbus
+import pytest
 
 from conftest import opts
 
@@ -43,6 +44,13 @@ UUIDS = ['5a0a0000-0000-4000-8000-%012x' % i for i in range(1, 5)]
 TYPES = ['mtty-1', 'mtty-2']
 ATTRS = [('label', 'soak'), ('serial/baud', '115200'), ('note', 'caf\u00e9')]
 FINAL = ('completed', 'failed', 'cancelled')
+# Known (found by this soak, seed 16001): Forget while a bind job of the
+# device is between its store record and the kernel's bind drops the
+# record.  Until the fix, the soak sends no Persist or Forget to a device
+# a job of the same batch is moving; the fix makes
+# test_forget_during_bind_keeps_the_record pass (strict xfail: it then
+# fails), and this goes to False with its mark.
+KNOWN_FORGET_RACE = True
 
 
 def attrs(pairs):
@@ -127,13 +135,17 @@ class Soak:
         return dbus.Interface(self.d.obj('/org/hostdevd1/mdev/' + uuid.replace('-', '_')),
                               'org.hostdevd1.Mdev')
 
-    def random_op(self):
-        """Starts one operation; returns (touched keys, job path or None)."""
+    def random_op(self, busy=()):
+        """Starts one operation; returns (touched keys, job path or None).
+        No Persist or Forget on a device of @busy (a job of the batch
+        runs there): known race, see test_forget_during_bind_keeps_the_record."""
         rng, d = self.rng, self.d
         if rng.random() < 0.55:
             a = rng.choice(PCI)
             touched = GROUP_OF.get(a, [a])
             kind = rng.choice(['bind', 'bind', 'restore', 'restore', 'persist', 'forget'])
+            if kind in ('persist', 'forget') and set(touched) & set(busy) and KNOWN_FORGET_RACE:
+                return [], None
             dev = d.device(a)
             if kind == 'bind':
                 job = self.call(dev.BindVfio, opts(persist=rng.random() < 0.5,
@@ -248,7 +260,7 @@ class Soak:
         self.tb.kernel.probe_delay = rng.choice([0, 0, 0.05, 0.2])
         touched = set()
         for _ in range(rng.randint(1, 3)):
-            keys, _ = self.random_op()
+            keys, _ = self.random_op(busy=touched)
             touched.update(keys)
         time.sleep(rng.choice([0, rng.uniform(0, 0.03), rng.uniform(0, 0.1), rng.uniform(0, 0.3)]))
         self.kill()
@@ -292,3 +304,35 @@ def test_kill_9_soak(daemon, testbed):
     print('soak: %s in %.0f s' % (soak.stats, time.monotonic() - t0))
     for bad in ('ERROR: AddressSanitizer', 'runtime error:', 'CRITICAL **'):
         assert bad not in log, 'the daemon log has "%s" (seed %d)' % (bad, seed)
+
+
+@pytest.mark.xfail(strict=True, reason='known: Forget during a bind drops its record '
+                   '(daemon/dbus/hdd-pci-device.c run_forget, no check for an active job); '
+                   'docs/hardening.md')
+def test_forget_during_bind_keeps_the_record(daemon, testbed):
+    """What the soak found, made deterministic: a Forget that arrives while
+    a bind job has recorded its binding and the kernel has not bound the
+    device yet must not leave the device on vfio-pci without its record
+    (its original driver lost).  Either the Forget waits or is refused
+    (Busy), or the binding it leaves is recorded."""
+    a = '0000:01:00.0'
+    testbed.kernel.fail_probe.add('vfio-pci')
+    job = daemon.device(a).BindVfio(opts())
+    daemon.wait_for(lambda: testbed.driver(a) is None and
+                    ('/sys/bus/pci/drivers_probe', a) in testbed.kernel.log,
+                    what='unbound, vfio-pci probing')
+    try:
+        daemon.device(a).Forget(opts())
+    except dbus.DBusException as e:
+        assert e.get_dbus_name() == 'org.hostdevd1.Error.Busy', e.get_dbus_name()
+    testbed.kernel.fail_probe.discard('vfio-pci')
+    # The probe goes on (the kernel retries it here as the job's does).
+    with open(testbed.path('/sys/bus/pci/drivers/vfio-pci/bind'), 'w') as f:
+        f.write(a)
+    p = daemon.wait_job(job)
+    soak = Soak(daemon, testbed, random.Random(0))
+    if testbed.driver(a) == 'vfio-pci':
+        assert a in soak.bindings(), 'on vfio-pci (job %s) with no record' % p['State']
+        assert soak.bindings()[a][0] == 'e1000e'
+    else:
+        assert a not in soak.bindings()
