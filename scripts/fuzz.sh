@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh [-t SECONDS] [TARGET...]     (default: all, 5 s each)
 #
 # FUZZ_SECONDS sets the seconds per target as -t does, FUZZ_BUILD the build
-# directory (build-fuzz: clang, -Dfuzz=true, ASan + UBSan).  Each target
+# directory (build-fuzz: clang, -Dfuzz=true; the targets have ASan + UBSan).  Each target
 # starts from its seeds (tests/fuzz/corpus/TARGET, read only) and from what
 # earlier runs found (FUZZ_BUILD/fuzz-corpus/TARGET, where new inputs go);
 # reproducers go to FUZZ_BUILD/fuzz-crashes/.  Crashes written down but not
@@ -28,13 +28,12 @@ ALL="pci-address mdev-names options mdevctl store hostdev-xml qemu-event"
 targets=${*:-$ALL}
 
 if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
-  # The daemon's libraries with ASan + UBSan too (what a target links
-  # from them is checked as well); no unit tests: the other builds run them.
+  # The targets compile what they fuzz themselves, sanitizers and all
+  # (tests/fuzz/meson.build); no unit tests: the other builds run them.
   # -Wno-unused-variable: clang calls g_autoptr(GMutexLocker) lockers
   # unused (their cleanup is the use; GCC, in the other builds, knows).
   CC=${FUZZ_CC:-clang-14} meson setup "$FUZZ_BUILD" --werror -Dfuzz=true -Dtests=false \
-    -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-Wno-unused-variable \
-    >/dev/null || exit 1
+    -Dc_args=-Wno-unused-variable >/dev/null || exit 1
 fi
 # Only the targets and what they link: not the daemon or the CLI.
 ninja -C "$FUZZ_BUILD" $(for t in $targets; do echo "tests/fuzz/fuzz-$t"; done) >/dev/null || {
