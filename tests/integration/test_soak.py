@@ -44,6 +44,7 @@ UUIDS = ['5a0a0000-0000-4000-8000-%012x' % i for i in range(1, 5)]
 TYPES = ['mtty-1', 'mtty-2']
 ATTRS = [('label', 'soak'), ('serial/baud', '115200'), ('note', 'caf\u00e9')]
 FINAL = ('completed', 'failed', 'cancelled')
+KERNEL_SETTLE_S = 1.3      # see Soak.kill
 # Known (found by this soak, seed 16001): Forget while a bind job of the
 # device is between its store record and the kernel's bind drops the
 # record.  Until the fix, the soak sends no Persist or Forget to a device
@@ -184,6 +185,13 @@ class Soak:
         self.d.proc.send_signal(signal.SIGKILL)
         self.d.proc.wait()
         self.stats['kills'] += 1
+        # The real kernel has done a killed writer's drivers_probe or bind
+        # when write() returns (the probe is not interrupted); the fake
+        # kernel does it later (up to 1 s behind an unbind, plus the slow
+        # probe), and a probe that lands after the next daemon reconciled
+        # would be the testbed's doing (seed 16003, kill 488).  Let it end.
+        self.tb.kernel.probe_delay = 0
+        time.sleep(KERNEL_SETTLE_S)
         # A kill in the middle of a file replacement leaves its temporary
         # (the next start deletes it: leftovers()).
         if self.leftovers():
@@ -241,10 +249,13 @@ class Soak:
         return wrong
 
     def known_autostart_failure(self, uuid):
-        """Known, not yet triaged (seed 16002, kill 138; docs/hardening.md):
-        killed while it removes an mdev whose definition says start: auto,
-        the next daemon's start-up creates it again, the (fake) kernel does
-        not make it, and the start job fails with this."""
+        """Known limit of the testbed (seed 16002, kill 138;
+        docs/hardening.md): two start-mdev jobs of one type at start-up
+        write the type's `create` within the same moment, and the fake mdev
+        kernel's `create` is a regular file that keeps only the last write
+        (mdev_testbed.py; the real kernel handles each write, as the
+        testbed's drivers_probe FIFO does).  The lost one's job fails with
+        this message and its definition does not run."""
         return any(j['Operation'] == 'start-mdev' and j['State'] == 'failed' and
                    'did not appear after the kernel accepted its creation' in j['ErrorMessage'] and
                    uuid in j['ErrorMessage']
@@ -284,7 +295,6 @@ class Soak:
             touched.update(keys)
         time.sleep(rng.choice([0, rng.uniform(0, 0.03), rng.uniform(0, 0.1), rng.uniform(0, 0.3)]))
         self.kill()
-        self.tb.kernel.probe_delay = 0
         # Sometimes again while it starts up (applying, reconciling).
         if rng.random() < 0.25:
             self.d.start()
@@ -312,13 +322,19 @@ def test_kill_9_soak(daemon, testbed):
     print('soak: seed %d (HOSTDEVD_SOAK_SEED=%d replays), %d kills' % (seed, seed, KILLS))
     soak = Soak(daemon, testbed, random.Random(seed))
     t0 = time.monotonic()
+    next_report = 50
     while soak.stats['kills'] < KILLS:
         try:
             soak.cycle()
         except AssertionError as e:
             raise AssertionError('after %d kills (seed %d): %s' % (soak.stats['kills'], seed, e))
-        if soak.stats['kills'] // 50 != (soak.stats['kills'] - 1) // 50 or soak.stats['kills'] % 50 == 0:
-            print('soak: %s after %.0f s' % (soak.stats, time.monotonic() - t0), flush=True)
+        if soak.stats['kills'] >= next_report:
+            next_report += 50
+            log = daemon.log()
+            print('soak: %s, %d reconcile jobs, %d bindings applied at start-up, after %.0f s'
+                  % (soak.stats, log.count('Reconciling '),
+                     log.count('Applying the persistent vfio-pci binding'),
+                     time.monotonic() - t0), flush=True)
     log = daemon.log()
     # What the kills left for the start-ups to repair.
     soak.stats['reconcile_jobs'] = log.count('Reconciling ')
