@@ -53,6 +53,20 @@ cp "$ASAN_BUILD/meson-logs/testlog.json" "$RESULTS/asan.json" 2>/dev/null
 step "D-Bus integration tests" umockdev-wrapper "$PYTHON" -m pytest -q \
   --junitxml="$RESULTS/integration.xml" tests/integration
 
+# Fuzzing (docs/hardening.md): libFuzzer on every parser of outside input,
+# FUZZ_SECONDS each (5 here; longer by hand), one PASS/FAIL line per target;
+# then the D-Bus fuzzer against the real daemon (HOSTDEVD_DBUS_FUZZ_SECONDS,
+# 30 here).  The kill -9 soak runs in the integration tests (test_soak.py,
+# HOSTDEVD_SOAK_KILLS: 20 there).
+counted() {   # counted NAME COMMAND...: its PASS/FAIL lines counted under NAME
+  local name=$1; shift
+  "$@" 2>&1 | tee "$RESULTS/$name.lab"
+  return "${PIPESTATUS[0]}"
+}
+step "fuzzing (libFuzzer)" counted fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" scripts/fuzz.sh
+step "D-Bus fuzzer" env HOSTDEVD_DBUS_FUZZ_SECONDS="${HOSTDEVD_DBUS_FUZZ_SECONDS:-30}" \
+  umockdev-wrapper "$PYTHON" -m pytest -q --junitxml="$RESULTS/dbus-fuzz.xml" tests/fuzz/dbus_fuzz.py
+
 # The lab: our kernel booted as an emulated hypervisor host, hostdevd
 # installed in it, every scenario against the real kernel.  Cold, this builds
 # the kernel and the image (cached in $HOSTDEVD_CACHE for the next run).

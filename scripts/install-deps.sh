@@ -8,6 +8,8 @@ set -eu
 # ansible role's modules against the daemon (test_ansible_modules.py) and
 # read ansible's result through the json stdout callback, which is
 # ansible.posix's (the ansible package's collections), not ansible-core's.
+# clang-14 and libfuzzer-14-dev: the fuzz targets of tests/fuzz
+# (scripts/fuzz.sh, in make check).
 PACKAGES="
 build-essential pkg-config meson ninja-build
 libglib2.0-dev libglib2.0-bin libgudev-1.0-dev libjson-glib-dev
@@ -15,6 +17,7 @@ libvirt-dev libpolkit-gobject-1-dev libsystemd-dev
 umockdev libumockdev-dev gir1.2-umockdev-1.0 mdevctl
 python3 python3-gi python3-dbus python3-dbusmock python3-pytest
 dbus dbus-daemon ansible
+clang-14 libfuzzer-14-dev
 "
 # Extra sets, named on the command line: "lab" adds what the kernel build
 # and the emulated host need; "ops" what packaging and operations need

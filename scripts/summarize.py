@@ -60,13 +60,14 @@ def main():
                 skipped += s
     # Steps that failed before writing results still count.
     producing = {'unit tests': 'unit', 'unit tests under ASan+UBSan': 'asan',
-                 'D-Bus integration tests': 'integration'}
+                 'D-Bus integration tests': 'integration', 'D-Bus fuzzer': 'dbus-fuzz'}
     # A lab step's output (its make target's name .lab) always exists; it
     # counts only if it has results.
     lab_steps = {'lab (real kernel in an emulated host)': 'lab-check',
                  'lab race suite (debug kernel: KASAN, lockdep)': 'lab-race',
                  'ops lint (systemd-analyze, lintian, yamllint, ansible-lint)': 'lint-ops',
-                 'ansible playbook against a fresh lab host': 'ansible-check'}
+                 'ansible playbook against a fresh lab host': 'ansible-check',
+                 'fuzzing (libFuzzer)': 'fuzz'}
     for step, target in lab_steps.items():
         path = os.path.join(results, target + '.lab')
         if os.path.exists(path) and lab_results(path) != (0, 0):
