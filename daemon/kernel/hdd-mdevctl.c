@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -184,6 +185,34 @@ parse_attrs (HddMdevConfig *c, JsonNode *attrs, GError **error)
   return TRUE;
 }
 
+/* Whether a number in @node reads as infinity or NaN (1e999): json-glib
+ * takes it, serde_json (mdevctl) does not, and it cannot be written back.
+ * The depth was bounded before parsing (hdd_json_check_bounds). */
+static gboolean
+has_non_finite (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_VALUE (node))
+    return json_node_get_value_type (node) == G_TYPE_DOUBLE &&
+           !isfinite (json_node_get_double (node));
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        if (has_non_finite (json_array_get_element (array, i)))
+          return TRUE;
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_autoptr(GList) values = json_object_get_values (json_node_get_object (node));
+
+      for (GList *l = values; l; l = l->next)
+        if (has_non_finite (l->data))
+          return TRUE;
+    }
+  return FALSE;
+}
+
 HddMdevConfig *
 hdd_mdevctl_parse (const char *uuid,
                    const char *parent,
@@ -208,6 +237,9 @@ hdd_mdevctl_parse (const char *uuid,
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return invalid (error, parent, uuid, "it is not a JSON object");
+  if (has_non_finite (root))
+    return invalid (error, parent, uuid, "a number is out of range (mdevctl refuses it too; "
+                    "written back it would not be JSON)");
   object = json_node_get_object (root);
 
   type = string_member (object, KEY_TYPE);

@@ -72,7 +72,9 @@ hdd_qemu_event_parse (const char  *name,
                    "%s refused: its data is not what QEMU sends: %s", name, local->message);
       return NULL;
     }
+  /* Empty data or blanks load with no root node at all. */
   if (details == NULL || !json_parser_load_from_data (parser, details, -1, &local) ||
+      json_parser_get_root (parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT, "%s without a data object%s%s",

@@ -45,13 +45,12 @@ TYPES = ['mtty-1', 'mtty-2']
 ATTRS = [('label', 'soak'), ('serial/baud', '115200'), ('note', 'caf\u00e9')]
 FINAL = ('completed', 'failed', 'cancelled')
 KERNEL_SETTLE_S = 1.3      # see Soak.kill
-# Known (found by this soak, seed 16001): Forget while a bind job of the
-# device is between its store record and the kernel's bind drops the
-# record.  Until the fix, the soak sends no Persist or Forget to a device
-# a job of the same batch is moving; the fix makes
-# test_forget_during_bind_keeps_the_record pass (strict xfail: it then
-# fails), and this goes to False with its mark.
-KNOWN_FORGET_RACE = True
+# Found by this soak (seed 16001): Forget while a bind job of the device is
+# between its store record and the kernel's bind dropped the record.  Fixed
+# (Persist and Forget answer Busy while the device has a job): the soak
+# sends them anywhere again; test_forget_during_bind_keeps_the_record keeps
+# the case.
+KNOWN_FORGET_RACE = False
 
 
 def attrs(pairs):
@@ -344,9 +343,6 @@ def test_kill_9_soak(daemon, testbed):
         assert bad not in log, 'the daemon log has "%s" (seed %d)' % (bad, seed)
 
 
-@pytest.mark.xfail(strict=True, reason='known: Forget during a bind drops its record '
-                   '(daemon/dbus/hdd-pci-device.c run_forget, no check for an active job); '
-                   'docs/hardening.md')
 def test_forget_during_bind_keeps_the_record(daemon, testbed):
     """What the soak found, made deterministic: a Forget that arrives while
     a bind job has recorded its binding and the kernel has not bound the

@@ -176,6 +176,9 @@ test_malformed_rejected (void)
     { "{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", \"attrs\": [{\"../remove\": \"1\"}]}",
       "Invalid mdev attribute" },
     { "{\"mdev_type\": \"mtty-1\", \"start\": \"auto\"} trailing", "not JSON" },
+    /* out of a double's range: infinity, written back as "inf" (fuzz-mdevctl) */
+    { "{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", \"x\": 1e999}", "out of range" },
+    { "{\"mdev_type\": \"mtty-1\", \"start\": \"auto\", \"x\": [{\"y\": -1e400}]}", "out of range" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)

@@ -81,6 +81,9 @@ test_bad (void)
     { NULL, "{}", "Not a VFIO event: (none)" },
     { "VFIO_DEVICE_REQUEST", NULL, "VFIO_DEVICE_REQUEST without a data object" },
     { "VFIO_DEVICE_REQUEST", "[1]", "VFIO_DEVICE_REQUEST without a data object" },
+    /* JSON with no value at all: no root node (found by fuzz-qemu-event) */
+    { "VFIO_DEVICE_REQUEST", "", "VFIO_DEVICE_REQUEST without a data object" },
+    { "VFIO_DEVICE_REQUEST", " \n\t", "VFIO_DEVICE_REQUEST without a data object" },
     { "VFIO_DEVICE_REQUEST", "{", "VFIO_DEVICE_REQUEST without a data object: " },
     { "VFIO_DEVICE_REQUEST", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", "
       "\"count\": 1}", "QEMU event without a boolean member \"unplug-pending\"" },
