@@ -17,8 +17,10 @@ def conf(daemon):
     c = configparser.ConfigParser(interpolation=None)
     c.optionxform = str
     path = os.path.join(daemon.state_dir, 'bindings.conf')
-    with open(path) as f:
-        c.read_file(f)
+    # No file is an empty store (hdd-store.h): nothing was written yet.
+    if os.path.exists(path):
+        with open(path) as f:
+            c.read_file(f)
     return c
 
 
