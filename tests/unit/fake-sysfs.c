@@ -75,8 +75,8 @@ fake_sysfs_new (void)
   return fs;
 }
 
-static void
-rm_rf (const char *p)
+void
+fake_sysfs_rm_rf (const char *p)
 {
   g_autoptr(GDir) dir = NULL;
   const char *name;
@@ -90,7 +90,7 @@ rm_rf (const char *p)
   while (dir && (name = g_dir_read_name (dir)))
     {
       g_autofree char *child = g_build_filename (p, name, NULL);
-      rm_rf (child);
+      fake_sysfs_rm_rf (child);
     }
   g_rmdir (p);
 }
@@ -100,7 +100,7 @@ fake_sysfs_free (FakeSysfs *fs)
 {
   fake_kernel_stop (fs);
   hdd_sysfs_set_root (NULL);
-  rm_rf (fs->root);
+  fake_sysfs_rm_rf (fs->root);
   g_free (fs->root);
   g_ptr_array_unref (fs->devices);
   g_ptr_array_unref (fs->drivers);
@@ -296,7 +296,7 @@ mdev_core (FakeSysfs *fs)
         g_autofree char *what = take (remove);
 
         if (what && g_str_equal (what, "1"))
-          rm_rf (dir);
+          fake_sysfs_rm_rf (dir);
       }
   }
 }

@@ -14,6 +14,8 @@ typedef struct FakeSysfs FakeSysfs;
 
 FakeSysfs  *fake_sysfs_new (void);
 void        fake_sysfs_free (FakeSysfs *fs);
+/* Removes @path and all below it, without following symlinks. */
+void        fake_sysfs_rm_rf (const char *path);
 const char *fake_sysfs_root (FakeSysfs *fs);
 
 void fake_sysfs_add_driver (FakeSysfs *fs, const char *driver);

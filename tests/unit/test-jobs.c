@@ -53,23 +53,6 @@ setup (Fixture *f, gconstpointer data)
   f->next_id = 1;
 }
 
-static void
-rm_state (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (p, G_FILE_TEST_IS_DIR))
-        rm_state (p);
-      else
-        g_unlink (p);
-    }
-  g_rmdir (dir);
-}
 
 static void
 teardown (Fixture *f, gconstpointer data)
@@ -77,7 +60,7 @@ teardown (Fixture *f, gconstpointer data)
   fake_kernel_stop (f->fs);
   g_clear_object (&f->context);
   g_clear_object (&f->store);
-  rm_state (f->state);
+  fake_sysfs_rm_rf (f->state);
   g_free (f->state);
   fake_sysfs_free (f->fs);
 }

@@ -20,23 +20,6 @@
 #define UUID  "6d5c2a8e-2f4e-4a9e-9b1f-3c1d2e4f5a61"
 #define UUID2 "6d5c2a8e-2f4e-4a9e-9b1f-3c1d2e4f5a62"
 
-static void
-rm_rf (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (p);
-      else
-        g_unlink (p);
-    }
-  g_rmdir (dir);
-}
 
 static char *
 contents (const char *dir, const char *name)
@@ -122,7 +105,7 @@ test_beneath (gconstpointer data)
   g_assert_false (hdd_sysfs_write_beneath (dev, "no-such", "1", &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   hdd_sysfs_set_openat2_disabled (FALSE);
-  rm_rf (top);
+  fake_sysfs_rm_rf (top);
 }
 
 /* ---- The mdev create job ---- */
@@ -157,7 +140,7 @@ teardown (Fixture *f, gconstpointer data)
   fake_kernel_stop (f->fs);
   g_clear_object (&f->context);
   g_clear_object (&f->store);
-  rm_rf (f->state);
+  fake_sysfs_rm_rf (f->state);
   g_free (f->state);
   fake_sysfs_free (f->fs);
   hdd_sysfs_set_openat2_disabled (FALSE);
