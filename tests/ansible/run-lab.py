@@ -2,6 +2,7 @@
 """The ansible playbook (ansible/site.yml) against a fresh lab host.
 
   tests/ansible/run-lab.py --deb build-deb/hostdevd_VERSION_amd64.deb [--no-build] [--results DIR]
+  tests/ansible/run-lab.py --only silent [--no-build]   (one step alone, minutes)
 
 Boots the emulated hypervisor of tests/lab (tests/lab/lab.py) without
 hostdevd, then over ssh, as an operator would:
@@ -45,6 +46,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -91,7 +93,7 @@ class Run:
         stamp = time.strftime('%Y%m%d-%H%M%S')
         self.rundir = os.path.abspath(args.results or os.path.join(lab.CACHE, f'ansible-{stamp}'))
         os.makedirs(self.rundir, exist_ok=True)
-        self.deb = os.path.abspath(args.deb)
+        self.deb = os.path.abspath(args.deb) if args.deb else None
         self.args = args
         self.host = None
         self.results = []       # (name, passed, detail)
@@ -157,11 +159,20 @@ class Run:
         say(f'=== {name}: {" ".join(shlex.quote(c) for c in cmd)}')
         lines = []
         # stdin: nothing to ask (and ansible refuses a non-blocking one).
+        # Its own process group, killed whole: ansible's forked workers and
+        # their ssh clients hold the output pipe, and a hung one outlives a
+        # kill of ansible alone (the read below then never ends).
         with open(log, 'w') as f, subprocess.Popen(cmd, cwd=ANSIBLE, env=env, text=True,
                                                    stdin=subprocess.DEVNULL,
                                                    stdout=subprocess.PIPE,
-                                                   stderr=subprocess.STDOUT) as proc:
-            watchdog = threading.Timer(timeout, proc.kill)
+                                                   stderr=subprocess.STDOUT,
+                                                   start_new_session=True) as proc:
+            def kill_group():
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            watchdog = threading.Timer(timeout, kill_group)
             watchdog.start()
             for line in proc.stdout:
                 f.write(line)
@@ -310,10 +321,12 @@ class Run:
         if proc.returncode != 0:
             return False, f'the host did not answer before it was paused: exit {proc.returncode}'
         self.host.qmp('stop')
+        t0 = time.monotonic()
         try:
             proc, out, killed = self.ansible('silent host 2 paused', adhoc, SILENT_HOST_TIMEOUT_S)
         finally:
             self.host.qmp('cont')
+        waited = time.monotonic() - t0
         if killed:
             return False, f'ansible still waited after {SILENT_HOST_TIMEOUT_S} s (killed)'
         if proc.returncode != 4 or 'UNREACHABLE' not in out:
@@ -321,7 +334,7 @@ class Run:
         for _ in range(10):     # the clock jumped; sshd may need a moment
             again, _, _ = self.ansible('silent host 3 running again', adhoc, SILENT_HOST_TIMEOUT_S)
             if again.returncode == 0:
-                return True, 'paused: UNREACHABLE (exit 4); running again: answers'
+                return True, f'paused: UNREACHABLE (exit 4) after {waited:.0f} s; running again: answers'
             time.sleep(5)
         return False, f'the host did not answer after it ran again: exit {again.returncode}'
 
@@ -333,7 +346,10 @@ class Run:
         img = lab.prepare(args, self.rundir)
         self.host, secs, _ = lab.boot(args, img, self.rundir)
         try:
-            self.steps(secs)
+            if self.args.only == 'silent':
+                self.only_silent(secs)
+            else:
+                self.steps(secs)
         except (subprocess.SubprocessError, OSError, ValueError, KeyError, SystemExit) as e:
             # The host stopped answering, or said something unexpected.
             name = STEPS[len(self.results)] if len(self.results) < len(STEPS) else 'ansible: the test'
@@ -341,7 +357,7 @@ class Run:
         finally:
             self.host.poweroff()
         done = {name for name, _, _ in self.results}
-        for name in STEPS:
+        for name in STEPS if self.args.only is None else STEPS[-1:]:
             if name not in done:
                 self.results.append((name, False, 'not run'))
         say(f'--- lab results (ansible/site.yml against a fresh lab host), logs in {self.rundir}')
@@ -352,6 +368,16 @@ class Run:
         ok = all(p for _, p, _ in self.results)
         say(f'total {time.time() - t0:.0f} s: {"PASS" if ok else "FAIL"}')
         return 0 if ok else 1
+
+    def only_silent(self, boot_secs):
+        """--only silent: the last step alone, on a fresh host (it needs no
+        role), in a few minutes instead of twenty.  With ANSIBLE_SSH_ARGS
+        set to ssh_args without the keep-alives it shows what they are for:
+        ansible then waits until it is killed (docs/hardening.md, class 8)."""
+        say(f'host up in {boot_secs:.0f} s; ssh_args: '
+            f'{os.environ.get("ANSIBLE_SSH_ARGS", "ansible.cfg")}')
+        self.inv = self.inventory(*self.addresses())
+        self.result(STEPS[-1], *self.silent_host())
 
     def steps(self, boot_secs):
         rc, _ = self.sh('test ! -e /usr/bin/hostdevctl && ! systemctl cat hostdevd >/dev/null 2>&1')
@@ -406,13 +432,17 @@ class Run:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--deb', required=True, help='the hostdevd .deb (make deb-hostdevd)')
+    p.add_argument('--deb', help='the hostdevd .deb (make deb-hostdevd); not needed with --only silent')
+    p.add_argument('--only', choices=['silent'],
+                   help='run one step alone on a fresh host: silent (the host that stops answering)')
     p.add_argument('--no-build', action='store_true',
                    help='use the cached lab kernel and image; fail if there are none')
     p.add_argument('--boot-timeout', type=int, default=300)
     p.add_argument('--results', help='directory for logs (default: $HOSTDEVD_CACHE/lab/ansible-DATE)')
     args = p.parse_args()
-    if not os.path.isfile(args.deb):
+    if args.only is None and args.deb is None:
+        p.error('--deb is required (but with --only silent)')
+    if args.deb is not None and not os.path.isfile(args.deb):
         raise SystemExit(f'run-lab: {args.deb} not found (make deb-hostdevd)')
     return Run(args).main()
 
