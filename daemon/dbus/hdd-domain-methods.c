@@ -131,9 +131,12 @@ check_unplug (gpointer object, gpointer request, GError **error)
   g_auto(Target) t = { 0 };
 
   target_init (&t, object);
-  return hdd_unplug_options_parse (r->options, hdd_vfio_sysfs_kernel_can_revoke (), &r->parsed,
-                                   error) &&
-         hdd_device_check_unplug (t.device, error);
+  if (!hdd_unplug_options_parse (r->options, hdd_vfio_sysfs_kernel_can_revoke (), &r->parsed,
+                                 error))
+    return FALSE;
+  if (r->parsed.policy == HDD_UNPLUG_POLICY_REVOKE && !hdd_vfio_sysfs_may_revoke (error))
+    return FALSE;
+  return hdd_device_check_unplug (t.device, error);
 }
 
 static void

@@ -255,11 +255,12 @@ remove_device (HddManager *self, const char *name)
 }
 
 /* The kernel's revoke shows in every vfio-dev: read again when a device
- * may have come or gone from VFIO (a uevent, a job's end). */
+ * may have come or gone from VFIO (a uevent, a job's end).  The daemon
+ * must also be allowed to use it (CAP_SYS_ADMIN). */
 static void
 update_supports_revoke (HddManager *self)
 {
-  gboolean can = hdd_vfio_sysfs_kernel_can_revoke ();
+  gboolean can = hdd_vfio_sysfs_kernel_can_revoke () && hdd_vfio_sysfs_may_revoke (NULL);
 
   if (can != hdd_dbus_manager_get_supports_revoke (HDD_DBUS_MANAGER (self)))
     hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), can);

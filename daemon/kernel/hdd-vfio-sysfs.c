@@ -1,8 +1,12 @@
 #include "hdd-vfio-sysfs.h"
 
+#include "hdd-error.h"
 #include "hdd-sysfs.h"
 
 #include <gio/gio.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int
 hdd_vfio_sysfs_read_iommu_group (const char *device_dir)
@@ -102,6 +106,21 @@ hdd_vfio_sysfs_kernel_can_revoke (void)
       if (hdd_vfio_sysfs_can_revoke (state))
         return TRUE;
     }
+  return FALSE;
+}
+
+gboolean
+hdd_vfio_sysfs_may_revoke (GError **error)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+  if (syscall (SYS_capget, &header, data) == 0 &&
+      (data[CAP_TO_INDEX (CAP_SYS_ADMIN)].effective & CAP_TO_MASK (CAP_SYS_ADMIN)))
+    return TRUE;
+  g_set_error_literal (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED,
+                       "The policy revoke needs CAP_SYS_ADMIN, which hostdevd does not have "
+                       "(its unit's CapabilityBoundingSet; see hostdevd's operations guide)");
   return FALSE;
 }
 

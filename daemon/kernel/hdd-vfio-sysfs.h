@@ -45,6 +45,11 @@ gboolean hdd_vfio_sysfs_can_revoke (const char *state_dir);
  * and names: safe on the main loop. */
 gboolean hdd_vfio_sysfs_kernel_can_revoke (void);
 
+/* Whether this process may revoke: the kernel wants CAP_SYS_ADMIN, which
+ * the shipped unit's CapabilityBoundingSet does not give (operations.md).
+ * FALSE with @error (NotSupported) saying why. */
+gboolean hdd_vfio_sysfs_may_revoke (GError **error);
+
 /* release_pending of @state_dir: TRUE only when it reads 1. */
 gboolean hdd_vfio_sysfs_release_pending (const char *state_dir);
 
