@@ -75,7 +75,7 @@ hdc_options_add_job (GOptionContext          *context,
   };
   const GOptionEntry policy[] = {
     { "policy", 'p', 0, G_OPTION_ARG_STRING, &values->policy,
-      "What happens at the deadline: wait (default), fail, destroy-domain", "P" },
+      "What happens at the deadline: wait (default), fail, destroy-domain, revoke", "P" },
     { NULL }
   };
   const GOptionEntry persistent[] = {

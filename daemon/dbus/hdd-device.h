@@ -19,7 +19,6 @@ typedef struct {
   HddContext   *context;
   HddAuthority *authority;
   HddJobTable  *jobs;
-  gboolean      supports_revoke;   /* the kernel can revoke a device */
 } HddDeviceServices;
 
 #define HDD_TYPE_DEVICE (hdd_device_get_type ())

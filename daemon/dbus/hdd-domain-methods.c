@@ -10,6 +10,7 @@
 #include "hdd-names.h"
 #include "hdd-options.h"
 #include "hdd-unplug.h"
+#include "hdd-vfio-sysfs.h"
 
 #include <string.h>
 
@@ -119,8 +120,10 @@ unplug_request_new (GVariant *options)
   return r;
 }
 
-/* The options, parsed as things are now (SupportsRevoke may change), and a
- * device that can be unplugged (an mdev that runs). */
+/* The options, parsed as things are now (the kernel's revoke is read
+ * again: Manager.SupportsRevoke follows events, a call cannot wait for
+ * them), and a device that can be unplugged (an mdev that runs).  The job
+ * checks the device's own vfio-dev. */
 static gboolean
 check_unplug (gpointer object, gpointer request, GError **error)
 {
@@ -128,8 +131,12 @@ check_unplug (gpointer object, gpointer request, GError **error)
   g_auto(Target) t = { 0 };
 
   target_init (&t, object);
-  return hdd_unplug_options_parse (r->options, t.services->supports_revoke, &r->parsed, error) &&
-         hdd_device_check_unplug (t.device, error);
+  if (!hdd_unplug_options_parse (r->options, hdd_vfio_sysfs_kernel_can_revoke (), &r->parsed,
+                                 error))
+    return FALSE;
+  if (r->parsed.policy == HDD_UNPLUG_POLICY_REVOKE && !hdd_vfio_sysfs_may_revoke (error))
+    return FALSE;
+  return hdd_device_check_unplug (t.device, error);
 }
 
 static void

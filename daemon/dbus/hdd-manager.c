@@ -20,6 +20,7 @@
 #include "hdd-reconcile.h"
 #include "hdd-release-pending.h"
 #include "hdd-store.h"
+#include "hdd-vfio-sysfs.h"
 
 /* How often the holders of VFIO nodes are looked up. */
 #define HOLDERS_POLL_S 2
@@ -99,12 +100,12 @@ hdd_manager_new (GDBusConnection *connection,
   self->libvirt = hdd_libvirt_new (NULL);
   self->context = hdd_context_new (store, self->libvirt);
   self->jobs = hdd_job_table_new (self->object_manager, self->authority);
-  self->services = (HddDeviceServices) { self->context, self->authority, self->jobs, FALSE };
+  self->services = (HddDeviceServices) { self->context, self->authority, self->jobs };
   self->mdevs = hdd_mdev_manager_new (&self->services, self->object_manager, self->libvirt,
                                       mdev_directory);
 
   hdd_dbus_manager_set_version (HDD_DBUS_MANAGER (self), PACKAGE_VERSION);
-  hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), self->services.supports_revoke);
+  hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), FALSE);
   hdd_dbus_manager_set_state_directory (HDD_DBUS_MANAGER (self),
                                         hdd_store_get_directory (store));
   hdd_dbus_manager_set_mdev_definition_directory (HDD_DBUS_MANAGER (self), mdev_directory);
@@ -253,6 +254,18 @@ remove_device (HddManager *self, const char *name)
   hdd_info (address, 0, "PCI device %s went away", address);
 }
 
+/* The kernel's revoke shows in every vfio-dev: read again when a device
+ * may have come or gone from VFIO (a uevent, a job's end).  The daemon
+ * must also be allowed to use it (CAP_SYS_ADMIN). */
+static void
+update_supports_revoke (HddManager *self)
+{
+  gboolean can = hdd_vfio_sysfs_kernel_can_revoke () && hdd_vfio_sysfs_may_revoke (NULL);
+
+  if (can != hdd_dbus_manager_get_supports_revoke (HDD_DBUS_MANAGER (self)))
+    hdd_dbus_manager_set_supports_revoke (HDD_DBUS_MANAGER (self), can);
+}
+
 static void
 on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer user_data)
 {
@@ -267,6 +280,7 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer 
       add_device (self, udev, g_str_equal (action, "add"));
       refresh_group_of (self, name);
     }
+  update_supports_revoke (self);
 }
 
 /* Starts a job that applies the persistent binding of @device when it has
@@ -383,6 +397,7 @@ on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_
       refresh_group_of (self, hdd_pci_device_get_address (HDD_PCI_DEVICE (device)));
     }
   scan_holders (self);
+  update_supports_revoke (self);
 }
 
 void
@@ -564,6 +579,7 @@ hdd_manager_start (HddManager *self)
   devices = g_udev_client_query_by_subsystem (self->udev, "pci");
   for (GList *l = devices; l; l = l->next)
     add_device (self, l->data, FALSE);
+  update_supports_revoke (self);
 
   g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
   hdd_message (NULL, 0, "Managing %u PCI devices", g_hash_table_size (self->devices));

@@ -46,7 +46,7 @@ hdd_unplug_options_parse (GVariant         *options,
       g_autofree char *shown = g_strescape (policy, NULL);
 
       g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT,
-                   "Unknown policy “%.64s” (expected wait, fail or destroy-domain)", shown);
+                   "Unknown policy “%.64s” (expected wait, fail, destroy-domain or revoke)", shown);
       return FALSE;
     }
   if (policy && i == HDD_UNPLUG_POLICY_REVOKE && !supports_revoke)
@@ -99,7 +99,10 @@ at_deadline (HddUnplugMachine *m)
       m->destroy_requested = TRUE;
       return HDD_UNPLUG_ACTION_DESTROY_DOMAIN;
     case HDD_UNPLUG_POLICY_REVOKE:
-      return HDD_UNPLUG_ACTION_REVOKE;
+      /* Only a release that waits for the holders can be revoked: from
+       * asking the guest, the kernel's release starts with it. */
+      m->revoke_requested = TRUE;
+      return go (m, HDD_UNPLUG_PHASE_KERNEL, HDD_UNPLUG_ACTION_REVOKE);
     }
   g_return_val_if_reached (HDD_UNPLUG_ACTION_KEEP_WAITING);
 }

@@ -14,7 +14,11 @@
  *   fail                    → give up              keep waiting (the kernel
  *                                                  write cannot be interrupted)
  *   destroy-domain          → destroy the domain   → destroy the domain
- *   revoke                  → revoke               → revoke
+ *   revoke                  → kernel, then revoke  → revoke
+ *
+ * Revoke (the kernel's vfio-dev revoke) ends a release that waits for the
+ * holders, so from asking the guest it goes to the kernel first: the job
+ * revokes once the kernel's release waits (release_pending 1).
  *
  * A new policy adds a row: a name, and what it does in each phase. */
 #pragma once
@@ -28,7 +32,7 @@ typedef enum {
   HDD_UNPLUG_POLICY_FAIL,            /* give up while the kernel still allows it */
   HDD_UNPLUG_POLICY_DESTROY_DOMAIN,  /* virDomainDestroy the domain that holds it */
   HDD_UNPLUG_POLICY_REVOKE,          /* revoke the holders' access: needs the kernel's
-                                        revocation, refused until it exists */
+                                        revocation (Manager.SupportsRevoke) */
 } HddUnplugPolicy;
 
 #define HDD_UNPLUG_DEFAULT_DEADLINE_S 30
@@ -76,7 +80,8 @@ typedef enum {
   HDD_UNPLUG_ACTION_COMPLETE,
   HDD_UNPLUG_ACTION_GIVE_UP,         /* fail the job, the device stays with its holders */
   HDD_UNPLUG_ACTION_DESTROY_DOMAIN,
-  HDD_UNPLUG_ACTION_REVOKE,
+  HDD_UNPLUG_ACTION_REVOKE,          /* release through the kernel if not yet (the
+                                        point of no return), and revoke */
 } HddUnplugAction;
 
 typedef struct {
@@ -85,6 +90,7 @@ typedef struct {
   gboolean        domain_known;     /* a libvirt domain uses the device */
   gboolean        deadline_passed;
   gboolean        destroy_requested;
+  gboolean        revoke_requested;
 } HddUnplugMachine;
 
 void hdd_unplug_machine_init (HddUnplugMachine *machine,

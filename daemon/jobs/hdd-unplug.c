@@ -6,6 +6,8 @@
 #include "hdd-holders.h"
 #include "hdd-libvirt.h"
 #include "hdd-log.h"
+#include "hdd-sysfs.h"
+#include "hdd-vfio-sysfs.h"
 
 struct _HddUnplug
 {
@@ -33,6 +35,8 @@ typedef struct {
   gboolean          stopped;       /* the domain stopped */
   gint64            start;         /* monotonic */
   gint64            deadline;      /* monotonic */
+  gboolean          revoke_tried;  /* policy revoke wrote the kernel's revoke */
+  char             *revoked_from;  /* whom the kernel revoked it from, NULL if not */
 } Run;
 
 HddUnplug *
@@ -71,6 +75,7 @@ run_clear (Run *r)
   g_free (r->release_state);
   hdd_domain_info_free (r->domain);
   g_free (r->refusal);
+  g_free (r->revoked_from);
 }
 
 static double
@@ -104,6 +109,26 @@ report_wait (Run *r, const char *what)
 
 /* ---- 1. Who has the device ---- */
 
+/* Policy revoke needs the kernel's revoke for this very device (its
+ * vfio-dev): checked before anything is done, and again before the
+ * kernel's release starts.  A device without vfio-dev has no VFIO user
+ * to revoke, and its release does not wait for one. */
+static gboolean
+check_can_revoke (Run *r, GError **error)
+{
+  g_autofree char *vfio = NULL;
+
+  if (r->u->detach_only || r->u->options.policy != HDD_UNPLUG_POLICY_REVOKE ||
+      r->release_state == NULL || !hdd_sysfs_exists (r->release_state) ||
+      hdd_vfio_sysfs_can_revoke (r->release_state))
+    return TRUE;
+  vfio = g_path_get_basename (r->release_state);
+  g_set_error (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED,
+               "The policy revoke needs a kernel that can revoke %s from its user, and this "
+               "one cannot (%s has no revoke attribute)", r->name, vfio);
+  return FALSE;
+}
+
 static gboolean
 plan (Run *r, GError **error)
 {
@@ -112,7 +137,8 @@ plan (Run *r, GError **error)
   g_autofree char *text = NULL;
   g_autoptr(GError) local = NULL;
 
-  if (!u->kind->find_nodes (u->key, &r->nodes, &r->release_state, error))
+  if (!u->kind->find_nodes (u->key, &r->nodes, &r->release_state, error) ||
+      !check_can_revoke (r, error))
     return FALSE;
 
   holders = scan_holders (r);
@@ -192,6 +218,11 @@ say_deadline (Run *r, HddUnplugAction action)
     case HDD_UNPLUG_ACTION_RELEASE_KERNEL:
       hdd_job_step (r->job, "Deadline of %u s passed: %s has not let %s go; policy wait: "
                     "releasing it through the kernel, which asks again every 10 s",
+                    s, who, r->name);
+      break;
+    case HDD_UNPLUG_ACTION_REVOKE:
+      hdd_job_step (r->job, "Deadline of %u s passed: %s has not let %s go; policy revoke: "
+                    "revoking it from its holders once the kernel's release waits for them",
                     s, who, r->name);
       break;
     case HDD_UNPLUG_ACTION_KEEP_WAITING:
@@ -428,13 +459,98 @@ wait_for_writer (Writer *w, gint64 until)
   return w->done;
 }
 
+/* "qemu-system-x86 (pid 1234) of domain guest": the processes that hold
+ * the device, each once, and the domain whose QEMU it is. */
+static char *
+describe_users (Run *r)
+{
+  g_autoptr(GPtrArray) holders = scan_holders (r);
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint32 last = 0;
+
+  for (guint i = 0; i < holders->len; i++)
+    {
+      HddHolder *h = g_ptr_array_index (holders, i);
+
+      if (h->pid == last)
+        continue;   /* sorted by pid: the same process with another node */
+      last = h->pid;
+      g_string_append_printf (text, "%s%s (pid %u)", text->len ? ", " : "", h->command, h->pid);
+    }
+  if (text->len == 0)
+    g_string_append (text, "its users");
+  if (r->domain)
+    g_string_append_printf (text, " of domain %s", r->domain->name);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* Policy revoke, once the kernel's release waits for the holders
+ * (release_pending 1): the kernel takes the device from them — their open
+ * files of it fail from then on, the processes live on — and the waiting
+ * unbind or remove completes.  A refusal leaves the release to its
+ * holders, as policy wait does: it cannot be interrupted. */
+static void
+revoke_users (Run *r)
+{
+  g_autofree char *who = describe_users (r);
+  g_autoptr(GError) error = NULL;
+  guint id = hdd_job_get_id (r->job);
+
+  r->revoke_tried = TRUE;
+  hdd_job_step (r->job, "Revoking %s from %s (policy revoke): the kernel's release waits for "
+                "them", r->name, who);
+  switch (hdd_vfio_sysfs_revoke (r->release_state, &error))
+    {
+    case HDD_VFIO_REVOKE_DONE:
+      /* Loud, as a destroy is: a guest loses a device it did not give up. */
+      hdd_warning (r->u->key, id, "Job %u: policy revoke: the kernel revoked %s from %s, "
+                   "which did not let it go within %u s", id, r->name, who,
+                   r->u->options.deadline_s);
+      hdd_job_step (r->job, "The kernel revoked %s from %s: their open files of it fail from "
+                    "now on, the processes live on; waiting for the release to end",
+                    r->name, who);
+      r->revoked_from = g_steal_pointer (&who);
+      break;
+    case HDD_VFIO_REVOKE_NOT_WAITING:
+      hdd_job_step (r->job, "Did not revoke %s: the kernel says no release waits for its users "
+                    "any more (%s): they let it go at that moment", r->name, error->message);
+      break;
+    case HDD_VFIO_REVOKE_GONE:
+      hdd_job_step (r->job, "Did not revoke %s: %s; the release ended meanwhile",
+                    r->name, error->message);
+      break;
+    case HDD_VFIO_REVOKE_UNSUPPORTED:
+      hdd_job_step (r->job, "Cannot revoke %s (NotSupported): %s; waiting for its holders as "
+                    "policy wait does", r->name, error->message);
+      break;
+    case HDD_VFIO_REVOKE_FAILED:
+      hdd_job_step (r->job, "The kernel refused to revoke %s: %s; waiting for its holders as "
+                    "policy wait does", r->name, error->message);
+      break;
+    }
+}
+
+/* How the step after the release says it: " after revoking it from …". */
+static char *
+said_revoked (Run *r)
+{
+  if (r->revoked_from)
+    return g_strdup_printf (" after revoking it from %s", r->revoked_from);
+  if (r->revoke_tried)
+    return g_strdup (" without a revocation: its holders let it go");
+  return g_strdup ("");
+}
+
 static gboolean
 release_kernel (Run *r, GError **error)
 {
   g_autofree char *thread_name = g_strdup_printf ("job-%u-release", hdd_job_get_id (r->job));
   g_autofree char *waiting = g_strdup_printf ("Waiting for the kernel to release %s", r->name);
+  g_autofree char *to_revoke = g_strdup_printf ("Waiting for the kernel's release of %s to wait "
+                                                 "for its holders, to revoke it", r->name);
   Writer w = { .job = r->job, .u = r->u };
   g_autofree char *done = NULL;
+  g_autofree char *revoked = NULL;
   GThread *thread;
   gboolean ok;
 
@@ -450,13 +566,19 @@ release_kernel (Run *r, GError **error)
    * it runs in a thread of its own, so that this one keeps reporting and
    * applies the policy at the deadline. */
   thread = g_thread_new (thread_name, writer_thread, &w);
-  while (!wait_for_writer (&w, g_get_monotonic_time () + HDD_UNPLUG_TICK_MS * 1000))
+  for (;;)
     {
       HddUnplugAction action;
+      gboolean to_be_revoked = r->m.revoke_requested && !r->revoke_tried;
 
+      /* The kernel accepts a revoke only while its release waits. */
+      if (to_be_revoked && hdd_vfio_sysfs_release_pending (r->release_state))
+        revoke_users (r);
+      if (wait_for_writer (&w, g_get_monotonic_time () + HDD_UNPLUG_TICK_MS * 1000))
+        break;
       if (r->m.deadline_passed || g_get_monotonic_time () < r->deadline)
         {
-          report_wait (r, waiting);
+          report_wait (r, to_be_revoked && !r->revoke_tried ? to_revoke : waiting);
           continue;
         }
       action = hdd_unplug_machine_next (&r->m, HDD_UNPLUG_EVENT_DEADLINE, FALSE);
@@ -475,9 +597,10 @@ release_kernel (Run *r, GError **error)
     return FALSE;
 
   hdd_unplug_machine_next (&r->m, HDD_UNPLUG_EVENT_KERNEL_RELEASED, FALSE);
-  hdd_job_step (r->job, "%s is free after %.1f s: released through the kernel%s%s",
-                r->name, seconds_since (r->start), g_str_has_prefix (done, "now") ? ", " : " and ",
-                done);
+  revoked = said_revoked (r);
+  hdd_job_step (r->job, "%s is free after %.1f s: released through the kernel%s%s%s",
+                r->name, seconds_since (r->start), revoked,
+                g_str_has_prefix (done, "now") ? ", " : *revoked ? ", and " : " and ", done);
   return TRUE;
 }
 
@@ -516,10 +639,11 @@ unplug_locked (HddJob *job, gpointer data, GError **error)
       case HDD_UNPLUG_ACTION_GIVE_UP:
         return give_up (r, error);
       case HDD_UNPLUG_ACTION_REVOKE:
-        /* Refused in the call until the kernel can revoke. */
-        g_set_error_literal (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED,
-                             "The kernel cannot revoke a device from its user");
-        return FALSE;
+        /* From asking the guest: the kernel's release, which the revoke
+         * ends.  Checked again before this point of no return. */
+        if (!check_can_revoke (r, error))
+          return FALSE;
+        return release_kernel (r, error);
       case HDD_UNPLUG_ACTION_KEEP_WAITING:
       case HDD_UNPLUG_ACTION_DESTROY_DOMAIN:
         g_return_val_if_reached (FALSE);

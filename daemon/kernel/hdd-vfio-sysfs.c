@@ -1,6 +1,12 @@
 #include "hdd-vfio-sysfs.h"
 
+#include "hdd-error.h"
 #include "hdd-sysfs.h"
+
+#include <gio/gio.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int
 hdd_vfio_sysfs_read_iommu_group (const char *device_dir)
@@ -73,4 +79,88 @@ hdd_vfio_sysfs_release_state_dir (const char *device_dir)
   g_autofree char *name = hdd_vfio_sysfs_read_device_name (device_dir);
 
   return name ? hdd_sysfs_path ("/sys/class/vfio-dev/%s", name) : NULL;
+}
+
+gboolean
+hdd_vfio_sysfs_can_revoke (const char *state_dir)
+{
+  g_autofree char *path = NULL;
+
+  if (state_dir == NULL)
+    return FALSE;
+  path = g_build_filename (state_dir, "revoke", NULL);
+  return hdd_sysfs_exists (path);
+}
+
+gboolean
+hdd_vfio_sysfs_kernel_can_revoke (void)
+{
+  g_autofree char *class = hdd_sysfs_path ("/sys/class/vfio-dev");
+  g_autoptr(GDir) dir = g_dir_open (class, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *state = g_build_filename (class, name, NULL);
+
+      if (hdd_vfio_sysfs_can_revoke (state))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+hdd_vfio_sysfs_may_revoke (GError **error)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+  if (syscall (SYS_capget, &header, data) == 0 &&
+      (data[CAP_TO_INDEX (CAP_SYS_ADMIN)].effective & CAP_TO_MASK (CAP_SYS_ADMIN)))
+    return TRUE;
+  g_set_error_literal (error, HDD_ERROR, HDD_ERROR_NOT_SUPPORTED,
+                       "The policy revoke needs CAP_SYS_ADMIN, which hostdevd does not have "
+                       "(its unit's CapabilityBoundingSet; see hostdevd's operations guide)");
+  return FALSE;
+}
+
+gboolean
+hdd_vfio_sysfs_release_pending (const char *state_dir)
+{
+  g_autofree char *path = NULL;
+  guint64 pending = 0;
+
+  if (state_dir == NULL)
+    return FALSE;
+  path = g_build_filename (state_dir, "release_pending", NULL);
+  return hdd_sysfs_read_uint (path, &pending, NULL) && pending == 1;
+}
+
+HddVfioRevoke
+hdd_vfio_sysfs_revoke (const char *state_dir,
+                       GError    **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (hdd_sysfs_write_beneath (state_dir, "revoke", "1", &local))
+    return HDD_VFIO_REVOKE_DONE;
+  if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_BUSY))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return HDD_VFIO_REVOKE_NOT_WAITING;
+    }
+  if (!hdd_sysfs_exists (state_dir))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                  "The device's vfio-dev is gone: ");
+      return HDD_VFIO_REVOKE_GONE;
+    }
+  if (!hdd_vfio_sysfs_can_revoke (state_dir))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                  "The kernel has no revoke attribute for the device: ");
+      return HDD_VFIO_REVOKE_UNSUPPORTED;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return HDD_VFIO_REVOKE_FAILED;
 }

@@ -29,4 +29,41 @@ GStrv hdd_vfio_sysfs_nodes (const char *device_dir);
  * once the wait starts, the device's own bus link may be gone already. */
 char *hdd_vfio_sysfs_release_state_dir (const char *device_dir);
 
+/* Revocation (our kernel series, vfio-dev/vfioX/revoke): root may end an
+ * unbind or mdev remove that waits for the device's users by writing 1 to
+ * the attribute, accepted only while release_pending is 1.  The files the
+ * users have open fail from then on, the users live on, and the wait
+ * completes.  The attribute's presence is the kernel's capability.
+ * @state_dir is a directory hdd_vfio_sysfs_release_state_dir() returned. */
+
+/* Whether the kernel can revoke the device of @state_dir (NULL: no). */
+gboolean hdd_vfio_sysfs_can_revoke (const char *state_dir);
+
+/* Whether the running kernel can revoke: some device in
+ * /sys/class/vfio-dev has the attribute.  A kernel with no VFIO device
+ * says nothing, and counts as unable.  Reads only the directory's links
+ * and names: safe on the main loop. */
+gboolean hdd_vfio_sysfs_kernel_can_revoke (void);
+
+/* Whether this process may revoke: the kernel wants CAP_SYS_ADMIN, which
+ * the shipped unit's CapabilityBoundingSet does not give (operations.md).
+ * FALSE with @error (NotSupported) saying why. */
+gboolean hdd_vfio_sysfs_may_revoke (GError **error);
+
+/* release_pending of @state_dir: TRUE only when it reads 1. */
+gboolean hdd_vfio_sysfs_release_pending (const char *state_dir);
+
+typedef enum {
+  HDD_VFIO_REVOKE_DONE,         /* the kernel revoked the device */
+  HDD_VFIO_REVOKE_NOT_WAITING,  /* EBUSY: no unbind or remove waits (any more) */
+  HDD_VFIO_REVOKE_GONE,         /* the vfio-dev is gone: the release ended */
+  HDD_VFIO_REVOKE_UNSUPPORTED,  /* the vfio-dev has no revoke attribute */
+  HDD_VFIO_REVOKE_FAILED,       /* another refusal; @error says which */
+} HddVfioRevoke;
+
+/* Writes 1 to @state_dir/revoke (hdd_sysfs_write_beneath: nothing but that
+ * attribute).  Sets @error for every result but DONE. */
+HddVfioRevoke hdd_vfio_sysfs_revoke (const char *state_dir,
+                                     GError    **error);
+
 G_END_DECLS

@@ -67,6 +67,7 @@ class Daemon:
         # libvirt's test driver, in-process: no libvirtd, and no domain has
         # any of the testbed's devices (test_unplug.py gives its own).
         self.libvirt_uri = 'test:///default'
+        self.wrapper = []        # runs the daemon, e.g. with fewer capabilities
         self.proc = None
 
     def env(self):
@@ -84,7 +85,7 @@ class Daemon:
 
     def start(self):
         log = open(self.log_path, 'a')
-        self.proc = subprocess.Popen(['umockdev-wrapper', HOSTDEVD, '--verbose'],
+        self.proc = subprocess.Popen(self.wrapper + ['umockdev-wrapper', HOSTDEVD, '--verbose'],
                                      env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -15,6 +15,16 @@ open() never blocks (umockdev's path lock would deadlock); while a test
 holds the mdev (FakeMdevKernel.hold) the FIFO is kept full, so hostdevd's
 write() blocks like the kernel's vfio_unregister_group_dev(), which shows
 release_pending 1 and counts its requests in release_requests.
+
+Revocation (our kernel series): on a testbed made with revoke=True every
+vfio-dev has `revoke` and `revocations`.  "1" written to `revoke` while
+release_pending is 1 makes the holders lose the device (the fake lets the
+blocked remove or unbind complete; the test's fd stays open, as the
+user's files do) and counts it in `revocations`; at any other time the
+kernel answers EBUSY.  A file system cannot fail a write with EBUSY: the
+fake's refusal is a directory in place of the attribute (EISDIR), which
+hostdevd handles as any other refusal.  revoke=False is a kernel with the
+release state but without the capability: no `revoke`.
 """
 
 import contextlib
@@ -83,12 +93,59 @@ class MdevTestbed:
             return []
 
 
+class Revocation:
+    """The kernel's revoke of the vfio-dev directories, PCI and mdev alike;
+    shared by FakeKernel and FakeMdevKernel."""
+
+    def __init__(self, capable):
+        self.capable = capable       # None: no release state at all (PCI)
+        self.revoked = []            # addresses and UUIDs, in order
+        self.refuse = set()          # revoke refused even while pending:
+        #                              "the user let go at that moment"
+        self.vanish = set()          # revoke gone when the release starts
+        self.late = set()            # PCI: the release does not wait yet
+        #                              (release_pending 0) while in here
+
+    def setup(self, vdir):
+        """A new vfio-dev: release state, and the capability."""
+        _write(os.path.join(vdir, 'release_pending'), '0\n')
+        _write(os.path.join(vdir, 'release_requests'), '0\n')
+        if self.capable:
+            _write(os.path.join(vdir, 'revocations'), '0\n')
+            os.mkdir(os.path.join(vdir, 'revoke'))      # refusing: nothing waits
+
+    def pending(self, key, vdir, requests):
+        """The unregistration waits for the users (a request went out)."""
+        _write(os.path.join(vdir, 'release_pending'), '1\n')
+        _write(os.path.join(vdir, 'release_requests'), '%d\n' % requests)
+        attr = os.path.join(vdir, 'revoke')
+        if not self.capable or key in self.refuse or not os.path.isdir(attr):
+            return
+        os.rmdir(attr)
+        if key not in self.vanish:
+            _write(attr, '')                             # accepting
+
+    def take(self, key, vdir):
+        """Whether "1" was written to revoke while it was accepting; if so
+        counts it and restores the refusal (a second revoke is refused)."""
+        attr = os.path.join(vdir, 'revoke')
+        if not self.capable or not os.path.isfile(attr) or _take(attr) != '1':
+            return False
+        os.unlink(attr)
+        os.mkdir(attr)
+        count = os.path.join(vdir, 'revocations')
+        _write(count, '%d\n' % (int(open(count).read()) + 1))
+        self.revoked.append(key)
+        return True
+
+
 class FakeMdevKernel:
     """Answers writes to create and remove as the mdev core would."""
 
-    def __init__(self, testbed, log, request_interval=1.0):
+    def __init__(self, testbed, log, request_interval=1.0, revocation=None):
         self.tb = testbed
         self.log = log                      # shared with FakeKernel
+        self.revocation = revocation or Revocation(None)
         self.request_interval = request_interval   # the kernel's: 10 s
         self.mdevs = {}                     # uuid -> dict
         self.held = set()
@@ -172,6 +229,8 @@ class FakeMdevKernel:
                    os.path.join(vdir, 'subsystem'))
         self.tb._write(os.path.join(vdir, 'release_pending'), '0\n')
         self.tb._write(os.path.join(vdir, 'release_requests'), '0\n')
+        if self.revocation.capable:
+            self.revocation.setup(vdir)
         os.makedirs(self.tb.path('/sys/class/vfio-dev'), exist_ok=True)
         os.symlink(os.path.relpath(vdir, self.tb.path('/sys/class/vfio-dev')),
                    self.tb.path('/sys/class/vfio-dev/' + vfio))
@@ -188,7 +247,7 @@ class FakeMdevKernel:
             'P: ' + syspath[len('/sys'):], 'E: SUBSYSTEM=mdev', 'E: MDEV_TYPE=' + type_,
             'L: mdev_type=../mdev_supported_types/' + type_,
             'L: iommu_group=' + os.path.relpath(os.path.dirname(gdir), d)]) + '\n')
-        self.mdevs[uuid] = dict(parent=parent, type=type_, syspath=syspath, group=group,
+        self.mdevs[uuid] = dict(uuid=uuid, parent=parent, type=type_, syspath=syspath, group=group,
                                 vfio=vfio, vdir=vdir, fifo=fifo,
                                 fifo_id=(os.fstat(fifo).st_dev, os.fstat(fifo).st_ino),
                                 pending=False, requests=0, next_request=0.0)
@@ -204,6 +263,10 @@ class FakeMdevKernel:
                 os.unlink(self.tb.mdev_dir(uuid))
                 m['pending'] = True
                 self._request(m)
+            elif m['pending'] and self.revocation.take(uuid, m['vdir']):
+                # The holders lose the device: the remove goes on.
+                self.log.append((os.path.join(m['vdir'], 'revoke')[len(self.tb.root):], '1'))
+                self.held.discard(uuid)
             elif m['pending'] and time.monotonic() >= m['next_request']:
                 self._request(m)
             return
@@ -221,28 +284,15 @@ class FakeMdevKernel:
     def _request(self, m):
         m['requests'] += 1
         m['next_request'] = time.monotonic() + self.request_interval
+        if m['requests'] == 1:
+            self.revocation.pending(m['uuid'], m['vdir'], m['requests'])
         self.tb._write(os.path.join(m['vdir'], 'release_pending'), '1\n')
         self.tb._write(os.path.join(m['vdir'], 'release_requests'), '%d\n' % m['requests'])
 
     def _write_pending(self, m):
         """Whether another process has the remove FIFO open: only a remove
         in progress does (hostdevd opens it to write and then blocks)."""
-        me = str(os.getpid())
-        for pid in os.listdir('/proc'):
-            if not pid.isdigit() or pid == me:
-                continue
-            try:
-                fds = os.listdir('/proc/%s/fd' % pid)
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    st = os.stat('/proc/%s/fd/%s' % (pid, fd))
-                except OSError:
-                    continue
-                if (st.st_dev, st.st_ino) == m['fifo_id']:
-                    return True
-        return False
+        return fifo_has_writer(m['fifo_id'])
 
     def _remove(self, uuid):
         m = self.mdevs.pop(uuid)
@@ -266,6 +316,32 @@ class FakeMdevKernel:
         os.rmdir(self.tb.path('/sys/kernel/iommu_groups/%d/devices' % m['group']))
         os.rmdir(self.tb.path('/sys/kernel/iommu_groups/%d' % m['group']))
         self.tb.tb.remove_device(m['syspath'])
+
+
+def fifo_has_writer(fifo_id):
+    """Whether a process other than this one has the FIFO of @fifo_id
+    ((st_dev, st_ino)) open: hostdevd's writer, blocked in write()."""
+    me = str(os.getpid())
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or pid == me:
+            continue
+        try:
+            fds = os.listdir('/proc/%s/fd' % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                st = os.stat('/proc/%s/fd/%s' % (pid, fd))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == fifo_id:
+                return True
+    return False
+
+
+def _write(p, text):
+    with open(p, 'w') as f:
+        f.write(text)
 
 
 def _fill(fd):

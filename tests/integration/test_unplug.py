@@ -368,7 +368,7 @@ def test_cli(guest, testbed):
     assert j['deadline_usec'] > j['start_time_usec']
 
     r = ctl(guest, 'unplug', NIC, '--policy', 'kill', check=1)
-    assert r.stderr == 'hostdevctl: Unknown policy “kill” (expected wait, fail or destroy-domain)\n'
+    assert r.stderr == 'hostdevctl: Unknown policy “kill” (expected wait, fail, destroy-domain or revoke)\n'
     r = ctl(guest, 'unplug', NIC, '--deadline', 'soon', check=2)
     assert 'hostdevctl: --deadline takes a whole number of seconds, not “soon”' in r.stderr
     r = ctl(guest, 'unplug', check=2)

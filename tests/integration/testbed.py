@@ -8,10 +8,17 @@ uevents the real kernel would.  An unbind from vfio-pci goes through a FIFO
 that the fake kernel does not open while a test holds a device (see
 FakeKernel.hold), so the daemon's write blocks exactly like the kernel's
 vfio_unregister_group_dev() does while a user holds the device.
+
+A testbed made with revoke=False or True has our kernel series' release
+state in each vfio-pci device's vfio-dev (release_pending 1 while an
+unbind waits for a held device, /sys/class/vfio-dev/vfioX); with True also
+its revoke attribute (mdev_testbed.Revocation).  The fake cannot see which
+address a blocked unbind carries: it shows the wait on the held devices.
 """
 
 import contextlib
 import os
+import shutil
 import stat
 import threading
 import time
@@ -21,14 +28,18 @@ import gi
 gi.require_version('UMockdev', '1.0')
 from gi.repository import UMockdev  # noqa: E402
 
-from mdev_testbed import MTTY_TYPES, FakeMdevKernel, MdevTestbed  # noqa: E402
+from mdev_testbed import (MTTY_TYPES, FakeMdevKernel, MdevTestbed, Revocation,  # noqa: E402
+                          fifo_has_writer)
 
 # What the real kernel would pick at probe time for each device.
 NATIVE = {}
 
 
 class Testbed(MdevTestbed):
-    def __init__(self):
+    def __init__(self, revoke=None):
+        # None: vfio-pci devices without release state; False: with it;
+        # True: and with the kernel's revoke (see the module's comment).
+        self.revoke = revoke
         self.tb = UMockdev.Testbed.new()
         self.root = self.tb.get_root_dir()
         self.sys = self.tb.get_sys_dir()
@@ -154,16 +165,29 @@ class Testbed(MdevTestbed):
                 self._write(node, '')
         minor = self._vfio_minor
         self._vfio_minor += 1
-        os.makedirs(os.path.join(self.dev_path(address), 'vfio-dev', 'vfio%d' % minor))
+        vdir = os.path.join(self.dev_path(address), 'vfio-dev', 'vfio%d' % minor)
+        os.makedirs(vdir)
         self._write(self.path('/dev/vfio/devices/vfio%d' % minor), '')
+        if self.revoke is not None:
+            Revocation(self.revoke).setup(vdir)
+            os.makedirs(self.path('/sys/class/vfio-dev'), exist_ok=True)
+            os.symlink(os.path.relpath(vdir, self.path('/sys/class/vfio-dev')),
+                       self.path('/sys/class/vfio-dev/vfio%d' % minor))
+
+    def vfio_dev_dir(self, address):
+        """The device's vfio-dev/vfioX, None when it has none."""
+        d = os.path.join(self.dev_path(address), 'vfio-dev')
+        names = os.listdir(d) if os.path.isdir(d) else []
+        return os.path.join(d, names[0]) if names else None
 
     def _vfio_unbound(self, address):
         cdev_dir = os.path.join(self.dev_path(address), 'vfio-dev')
         if os.path.isdir(cdev_dir):
             for name in os.listdir(cdev_dir):
-                os.rmdir(os.path.join(cdev_dir, name))
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path('/dev/vfio/devices/' + name))
+                shutil.rmtree(os.path.join(cdev_dir, name))
+                for p in ('/dev/vfio/devices/' + name, '/sys/class/vfio-dev/' + name):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.path(p))
             os.rmdir(cdev_dir)
         group = self.group(address)
         if group is None:
@@ -191,11 +215,14 @@ class FakeKernel:
         self.stop_event = threading.Event()
         self.cond = threading.Condition()
         self.held = set()            # groups whose vfio-pci unbind blocks
+        self.held_devices = set()    # the addresses held
+        self.revocation = Revocation(testbed.revoke)
+        self.release = {}            # address -> requests, while an unbind waits
         self.fail_probe = set()      # drivers that refuse to bind
         self.probe_delay = 0.0       # seconds a probe takes
         self.log = []                # (file, value) as written by the daemon
         self.threads = [threading.Thread(target=self._poll, daemon=True)]
-        self.mdev = FakeMdevKernel(testbed, self.log)
+        self.mdev = FakeMdevKernel(testbed, self.log, revocation=self.revocation)
         self.fifos = {}              # driver -> fd open O_RDWR on its unbind FIFO
         for drv in os.listdir(self.tb.path('/sys/bus/pci/drivers')):
             unbind = self.tb.path('/sys/bus/pci/drivers/%s/unbind' % drv)
@@ -214,6 +241,10 @@ class FakeKernel:
         self.probe_fd = os.open(probe, os.O_RDWR | os.O_NONBLOCK)
         self.probes = []             # addresses written to drivers_probe
         self.threads.append(threading.Thread(target=self._serve_probe, daemon=True))
+        if testbed.revoke is not None and 'vfio-pci' in self.fifos:
+            st = os.fstat(self.fifos['vfio-pci'])
+            self.unbind_fifo_id = (st.st_dev, st.st_ino)
+            self.threads.append(threading.Thread(target=self._serve_release, daemon=True))
 
     def start(self):
         for t in self.threads:
@@ -242,6 +273,7 @@ class FakeKernel:
         fd = os.open(self.tb.vfio_node(group), os.O_RDONLY)
         with self.cond:
             self.held.add(group)
+            self.held_devices.add(address)
             for pipe in self.fifos.values():
                 self._fill(pipe)
         try:
@@ -250,6 +282,7 @@ class FakeKernel:
             os.close(fd)
             with self.cond:
                 self.held.discard(group)
+                self.held_devices.discard(address)
                 self.cond.notify_all()
 
     def wait_writers_gone(self, timeout=20):
@@ -275,6 +308,33 @@ class FakeKernel:
                 return
             assert time.monotonic() < deadline, 'writers of the unbind FIFOs still alive: %s' % writers
             time.sleep(0.05)
+
+    def _serve_release(self):
+        """The release state of held devices while an unbind waits for
+        them, and their revocation."""
+        while not self.stop_event.is_set():
+            waiting = fifo_has_writer(self.unbind_fifo_id)
+            with self.tb.lock:
+                with self.cond:
+                    held = sorted(self.held_devices)
+                for address in held:
+                    vdir = self.tb.vfio_dev_dir(address)
+                    if vdir is None or not waiting or address in self.revocation.late:
+                        continue
+                    if address not in self.release:
+                        self.release[address] = 1
+                        self.revocation.pending(address, vdir, 1)
+                    elif self.revocation.take(address, vdir):
+                        # The holders lose the device; the unbind completes.
+                        self.log.append((os.path.join(vdir, 'revoke')[len(self.tb.root):], '1'))
+                        with self.cond:
+                            self.held.discard(self.tb.group(address))
+                            self.held_devices.discard(address)
+                            self.cond.notify_all()
+                for address in list(self.release):
+                    if self.tb.vfio_dev_dir(address) is None:
+                        del self.release[address]       # released
+            time.sleep(0.1)
 
     @staticmethod
     def _fill(fd):
@@ -383,7 +443,7 @@ class FakeKernel:
             time.sleep(0.005)
 
 
-def hypervisor_testbed(blocking=True):
+def hypervisor_testbed(blocking=True, revoke=None):
     """The standard layout of the integration tests:
 
     group 2: 0000:00:1c.0  PCIe root port (pcieport)
@@ -395,7 +455,7 @@ def hypervisor_testbed(blocking=True):
     and the mdev parent mtty (/sys/devices/virtual/mtty/mtty) with the
     types mtty-1 (24 instances) and mtty-2 (12).
     """
-    tb = Testbed()
+    tb = Testbed(revoke=revoke)
     for drv in ('e1000e', 'pcieport', 'nvme'):
         tb.add_driver(drv)
     tb.add_driver('vfio-pci', blocking_unbind=blocking)

@@ -68,7 +68,7 @@ test_options_bad (void)
     }
 }
 
-/* revoke is a known name, refused until the kernel can revoke. */
+/* revoke is a known name, refused unless the kernel can revoke. */
 static void
 test_options_revoke (void)
 {
@@ -175,7 +175,8 @@ test_deadline_table (void)
       HDD_UNPLUG_PHASE_KERNEL },
     { HDD_UNPLUG_POLICY_DESTROY_DOMAIN, FALSE, FALSE, HDD_UNPLUG_ACTION_KEEP_WAITING,
       HDD_UNPLUG_PHASE_KERNEL },
-    { HDD_UNPLUG_POLICY_REVOKE, TRUE, TRUE, HDD_UNPLUG_ACTION_REVOKE, HDD_UNPLUG_PHASE_ASK_GUEST },
+    { HDD_UNPLUG_POLICY_REVOKE, TRUE, TRUE, HDD_UNPLUG_ACTION_REVOKE, HDD_UNPLUG_PHASE_KERNEL },
+    { HDD_UNPLUG_POLICY_REVOKE, TRUE, FALSE, HDD_UNPLUG_ACTION_REVOKE, HDD_UNPLUG_PHASE_KERNEL },
     { HDD_UNPLUG_POLICY_REVOKE, FALSE, FALSE, HDD_UNPLUG_ACTION_REVOKE, HDD_UNPLUG_PHASE_KERNEL },
   };
 
@@ -221,6 +222,37 @@ test_destroy_then_free (void)
                    HDD_UNPLUG_ACTION_COMPLETE);
 }
 
+/* revoke: from asking the guest it is the point of no return (the kernel
+ * can only revoke a release that waits), and the job completes when the
+ * kernel's release returns, not when the guest answers late. */
+static void
+test_revoke_then_free (void)
+{
+  HddUnplugMachine m = planned (HDD_UNPLUG_POLICY_REVOKE, TRUE, HDD_UNPLUG_ACTION_ASK_GUEST);
+
+  g_assert_false (m.revoke_requested);
+  g_assert_cmpint (hdd_unplug_machine_next (&m, HDD_UNPLUG_EVENT_DEADLINE, FALSE), ==,
+                   HDD_UNPLUG_ACTION_REVOKE);
+  g_assert_true (m.revoke_requested);
+  g_assert_cmpint (m.phase, ==, HDD_UNPLUG_PHASE_KERNEL);
+  g_assert_cmpint (hdd_unplug_machine_next (&m, HDD_UNPLUG_EVENT_GUEST_REMOVED, FALSE), ==,
+                   HDD_UNPLUG_ACTION_KEEP_WAITING);
+  g_assert_cmpint (hdd_unplug_machine_next (&m, HDD_UNPLUG_EVENT_HOLDERS_GONE, FALSE), ==,
+                   HDD_UNPLUG_ACTION_KEEP_WAITING);
+  g_assert_cmpint (hdd_unplug_machine_next (&m, HDD_UNPLUG_EVENT_KERNEL_RELEASED, FALSE), ==,
+                   HDD_UNPLUG_ACTION_COMPLETE);
+  g_assert_cmpint (m.phase, ==, HDD_UNPLUG_PHASE_DONE);
+
+  /* No other policy asks for a revocation. */
+  for (HddUnplugPolicy p = HDD_UNPLUG_POLICY_WAIT; p < HDD_UNPLUG_POLICY_REVOKE; p++)
+    {
+      m = planned (p, TRUE, HDD_UNPLUG_ACTION_ASK_GUEST);
+      g_assert_cmpint (hdd_unplug_machine_next (&m, HDD_UNPLUG_EVENT_DEADLINE, FALSE), !=,
+                       HDD_UNPLUG_ACTION_REVOKE);
+      g_assert_false (m.revoke_requested);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -234,5 +266,6 @@ main (int argc, char **argv)
   g_test_add_func ("/unplug-policy/kernel-releases", test_kernel_releases);
   g_test_add_func ("/unplug-policy/deadline-table", test_deadline_table);
   g_test_add_func ("/unplug-policy/destroy-then-free", test_destroy_then_free);
+  g_test_add_func ("/unplug-policy/revoke-then-free", test_revoke_then_free);
   return g_test_run ();
 }
