@@ -70,8 +70,11 @@ class MdevTestbed:
                                           'available_instances')))
 
     def set_available(self, parent, type_, n):
-        self._write(os.path.join(self.mdev_type_dir(parent, type_), 'available_instances'),
-                    '%d\n' % n)
+        # Replaced, not rewritten: a reader (mdevctl) never sees it empty,
+        # as nobody sees a sysfs attribute half-written.
+        p = os.path.join(self.mdev_type_dir(parent, type_), 'available_instances')
+        self._write(p + '.new', '%d\n' % n)
+        os.replace(p + '.new', p)
 
     def mdev_dir(self, uuid):
         return self.path('/sys/bus/mdev/devices/' + uuid)

@@ -298,10 +298,11 @@ class FakeKernel:
             except BlockingIOError:
                 time.sleep(0.005)
                 continue
-            pending = pending.lstrip(b'\0')
+            # A shell's echo adds a newline (driverctl unbinds that way).
+            pending = pending.lstrip(b'\0\n')
             # Addresses arrive back to back: the canonical form is 12 bytes.
             while len(pending) >= 12:
-                address, pending = pending[:12].decode(), pending[12:].lstrip(b'\0')
+                address, pending = pending[:12].decode(), pending[12:].lstrip(b'\0\n')
                 self.log.append(('/sys/bus/pci/drivers/%s/unbind' % driver, address))
                 with self.tb.lock:
                     if self.tb.driver(address) == driver:
