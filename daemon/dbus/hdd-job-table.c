@@ -217,7 +217,11 @@ start (HddJobTable *self, HddDevice *device, const char *object_path, const char
       g_object_set_data_full (G_OBJECT (job), "hdd-device", g_object_ref (device), g_object_unref);
       hdd_device_set_active_job (device, hdd_job_get_object_path (job));
     }
-  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  /* After the skeleton's own handler, which sends Completed on the bus: the
+   * caller hears of the end first, then the owners read their devices
+   * again (job-finished).  A call it makes on hearing comes after both. */
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self,
+                           G_CONNECT_AFTER);
   g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
   g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object),
                                         G_DBUS_INTERFACE_SKELETON (job));
