@@ -284,11 +284,6 @@ class Bench:
     def record(self, table, path, column, seconds):
         self.results.setdefault((table, path), {}).setdefault(column, []).append(seconds)
 
-    def timed(self, table, path, column, fn, *args):
-        t0 = time.perf_counter()
-        fn(*args)
-        self.record(table, path, column, time.perf_counter() - t0)
-
     def cycles_of(self, table, path, first, second, labels, make_key, check):
         """Warm-up cycles, then the timed ones, of @first and @second."""
         for i in range(self.warmup + self.cycles):
@@ -387,9 +382,14 @@ class Bench:
             self.ctl('mdev', 'create', '--file', spec)
 
         paths = [
-            ('sysfs writes', lambda us: each(us, lambda u: self.raw_create(u, BATCH_PARENT,
-                                                                            BATCH_TYPE)),
-             lambda us: each(us, self.raw_remove)),
+            # Every write, then the wait for all (the timed section waits
+            # for them after every path): the kernel's part alone.
+            ('sysfs writes',
+             lambda us: each(us, lambda u: self.raw_write(
+                 '/sys/class/mdev_bus/%s/mdev_supported_types/%s/create'
+                 % (BATCH_PARENT, BATCH_TYPE), u)),
+             lambda us: each(us, lambda u: self.raw_write(
+                 '/sys/bus/mdev/devices/%s/remove' % u, '1'))),
             ('%d × mdevctl start / stop' % n, lambda us: each(us, mdevctl_start),
              lambda us: each(us, mdevctl_stop)),
             ('%d × hostdevctl' % n,
@@ -405,12 +405,17 @@ class Bench:
         for _ in range(rounds):
             for name, create, remove in paths[:None if self.cli_batch else -1]:
                 uuids = [str(uuidlib.uuid4()) for _ in range(n)]
-                self.timed(table, name, 'create', create, uuids)
+                # Timed until sysfs shows every one done, whatever the path.
+                t0 = time.perf_counter()
+                create(uuids)
                 wait_until(lambda: all(self.mdev_exists(u) for u in uuids), 'the batch created',
-                           watch=[self.mdev_bus])
-                self.timed(table, name, 'remove', remove, uuids)
+                           timeout=60, watch=[self.mdev_bus])
+                self.record(table, name, 'create', time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                remove(uuids)
                 wait_until(lambda: not any(self.mdev_exists(u) for u in uuids),
-                           'the batch removed', watch=[self.mdev_bus])
+                           'the batch removed', timeout=60, watch=[self.mdev_bus])
+                self.record(table, name, 'remove', time.perf_counter() - t0)
 
     def batch_binds(self, rounds):
         table = 'batch-bind'
@@ -427,8 +432,23 @@ class Bench:
         def on(driver):
             return lambda: all(self.tb.driver(a) == driver for a in nics)
 
+        # Every device's writes, then the wait for all (below): the
+        # kernel's part alone.  A restore's bind must follow its unbind.
+        def raw_bind(a):
+            self.raw_write('/sys/bus/pci/devices/%s/driver_override' % a, 'vfio-pci')
+            self.raw_write('/sys/bus/pci/drivers/e1000e/unbind', a)
+            self.raw_write('/sys/bus/pci/drivers_probe', a)
+
+        def raw_restore_all():
+            for a in nics:
+                self.raw_write('/sys/bus/pci/devices/%s/driver_override' % a, '\n')
+                self.raw_write('/sys/bus/pci/drivers/vfio-pci/unbind', a)
+            wait_until(on(None), 'the batch unbound', watch=dirs)
+            for a in nics:
+                self.raw_write('/sys/bus/pci/drivers/e1000e/bind', a)
+
         paths = [
-            ('sysfs writes', lambda: each(self.raw_bind), lambda: each(self.raw_restore)),
+            ('sysfs writes', lambda: each(raw_bind), raw_restore_all),
             ('%d × driverctl set / unset-override' % len(nics),
              lambda: each(lambda a: self.driverctl('set-override', a, 'vfio-pci')),
              lambda: each(lambda a: self.driverctl('unset-override', a))),
@@ -443,11 +463,11 @@ class Bench:
             for name, bind, restore in paths[:None if self.cli_batch else -1]:
                 t0 = time.perf_counter()
                 bind()
-                wait_until(on('vfio-pci'), 'the batch bound', watch=dirs)
+                wait_until(on('vfio-pci'), 'the batch bound', timeout=60, watch=dirs)
                 self.record(table, name, 'bind', time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 restore()
-                wait_until(on('e1000e'), 'the batch restored', watch=dirs)
+                wait_until(on('e1000e'), 'the batch restored', timeout=60, watch=dirs)
                 self.record(table, name, 'restore', time.perf_counter() - t0)
 
     # -- output -------------------------------------------------------------------
