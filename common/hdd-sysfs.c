@@ -352,9 +352,13 @@ typedef struct {
   pid_t       parent;
 } Writer;
 
+/* Code run on the child's stack is not instrumented: a sanitizer would
+ * poison shadow memory for a stack that is unmapped once the child ends. */
+#define CHILD_CODE __attribute__ ((no_sanitize_address, no_sanitize ("undefined")))
+
 /* Nothing of the daemon stays open in the child, its bus connection least
  * of all, which would keep its name on the bus. */
-static void
+CHILD_CODE static void
 close_all_but (int keep)
 {
   if ((keep > 3 && syscall (SYS_close_range, 3, keep - 1, 0) < 0) ||
@@ -364,7 +368,7 @@ close_all_but (int keep)
         syscall (SYS_close, i);
 }
 
-static int
+CHILD_CODE static int
 detached_writer (void *data)
 {
   const Writer *w = data;
