@@ -136,3 +136,13 @@ ansible-check: lab-deps ops-deps deb-hostdevd
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(LAB_BUILD) $(OPS_BUILD) $(DEB_DIR)
+
+# The paths to one bind, restore, mdev create or remove side by side on the
+# integration tests' testbed, and batches of them (tests/bench/paths.py):
+# the sysfs writes, mdevctl/driverctl, a persistent D-Bus client, hostdevctl.
+# Markdown tables, never pass/fail on speed (docs/bench.md, "The paths on
+# the testbed"); BENCH_CYCLES and BENCH_BATCH_ROUNDS set the counts.
+.PHONY: bench-paths
+bench-paths: build
+	HOSTDEVD_BUILD_DIR=$(abspath $(BUILD)) umockdev-wrapper $(PYTHON) tests/bench/paths.py
+bench: bench-paths

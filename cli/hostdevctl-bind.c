@@ -1,6 +1,9 @@
-/* hostdevctl bind: move a device to vfio-pci (PciDevice.BindVfio). */
+/* hostdevctl bind: move a device, or several, to vfio-pci
+ * (PciDevice.BindVfio). */
 #include "hostdevctl-commands.h"
 
+#include "hdd-names.h"
+#include "hostdevctl-batch.h"
 #include "hostdevctl-client.h"
 #include "hostdevctl-exit.h"
 #include "hostdevctl-job.h"
@@ -22,8 +25,10 @@ hdc_cmd_bind (int argc, char **argv)
   const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTIONS_FOLLOW, .entries = entries };
   g_auto(HdcJobOptions) job_options = { 0 };
   g_autoptr(GOptionContext) context =
-    hdc_options_context_new ("ADDRESS", "Bind the PCI device at ADDRESS to vfio-pci, so that "
-                             "a virtual machine can use it, and wait until it is done.");
+    hdc_options_context_new ("ADDRESS…", "Bind the PCI device at ADDRESS to vfio-pci, so that "
+                             "a virtual machine can use it, and wait until it is done.  "
+                             "With several addresses, each is bound by a job of its own, "
+                             "several at a time; one that fails does not stop the others.");
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusPciDevice) device = NULL;
   g_autoptr(GError) error = NULL;
@@ -31,13 +36,24 @@ hdc_cmd_bind (int argc, char **argv)
   GVariantDict options;
 
   hdc_options_add_job (context, &spec, &job_options);
-  if (!hdc_options_parse_job (context, "bind", &argc, &argv, 1, "Missing the ADDRESS of a PCI device",
-                              &job_options))
+  if (!hdc_options_parse_job (context, "bind", &argc, &argv, HDC_ARGS_ONE_OR_MORE,
+                              "Missing the ADDRESS of a PCI device", &job_options))
     return HDC_EXIT_USAGE;
+  if (argc > 2 && job_options.json)
+    return hdc_options_usage_error ("bind", "--json takes one ADDRESS");
 
   client = hdc_client_new (&error);
   if (client == NULL)
     return hdc_output_fail (error);
+  if (argc > 2)
+    {
+      hdc_client_options_init (&options, NULL);
+      g_variant_dict_insert (&options, "group", "b", group);
+      g_variant_dict_insert (&options, "persist", "b", persist);
+      return hdc_batch_call (client, (const char * const *) argv + 1, "GetDevice",
+                             HDD_IFACE_PCI_DEVICE, "BindVfio", g_variant_dict_end (&options),
+                             job_options.no_wait);
+    }
   device = hdc_client_get_device (client, argv[1], &error);
   if (device == NULL)
     return hdc_output_fail (error);

@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "hdd-names.h"
+#include "hostdevctl-batch.h"
 #include "hostdevctl-client.h"
 #include "hostdevctl-exit.h"
 #include "hostdevctl-job.h"
@@ -18,29 +20,40 @@ typedef gboolean (*JobCall) (HddDbusMdev  *proxy,
                              GCancellable *cancellable,
                              GError      **error);
 
-/* remove, stop, start: a job, followed like "bind" follows its own. */
+/* remove, stop, start: a job, followed like "bind" follows its own; with
+ * several UUIDs, a job each (hostdevctl-batch.h). */
 static int
 run_job (int         argc,
          char      **argv,
          const char *command,
          const char *summary,
+         const char *method,
          JobCall     call)
 {
   const HdcJobOptionsSpec spec = { .flags = HDC_JOB_OPTIONS_FOLLOW };
   g_auto(HdcJobOptions) job_options = { 0 };
-  g_autoptr(GOptionContext) context = hdc_options_context_new ("UUID", summary);
+  g_autofree char *full_summary =
+    g_strconcat (summary, "  With several UUIDs, a job each, several at a time; one that "
+                 "fails does not stop the others.", NULL);
+  g_autoptr(GOptionContext) context = hdc_options_context_new ("UUID…", full_summary);
   g_autoptr(HdcClient) client = NULL;
   g_autoptr(HddDbusMdev) mdev = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *job = NULL;
 
   hdc_options_add_job (context, &spec, &job_options);
-  if (!hdc_options_parse_job (context, command, &argc, &argv, 1, MISSING_UUID, &job_options))
+  if (!hdc_options_parse_job (context, command, &argc, &argv, HDC_ARGS_ONE_OR_MORE,
+                              MISSING_UUID, &job_options))
     return HDC_EXIT_USAGE;
+  if (argc > 2 && job_options.json)
+    return hdc_options_usage_error (command, "--json takes one UUID");
 
   client = hdc_client_new (&error);
   if (client == NULL)
     return hdc_output_fail (error);
+  if (argc > 2)
+    return hdc_batch_call (client, (const char * const *) argv + 1, "GetMdev", HDD_IFACE_MDEV,
+                           method, hdc_client_options_new (NULL), job_options.no_wait);
   mdev = hdc_client_get_mdev (client, argv[1], &error);
   if (mdev == NULL || !call (mdev, hdc_client_options_new (mdev), &job, NULL, &error))
     return hdc_output_fail (error);
@@ -54,7 +67,7 @@ hdc_mdev_remove (int argc, char **argv)
                   "Remove the running mdev UUID and wait until it is gone.  While a "
                   "process holds it, the kernel waits for it to let go: the progress shows "
                   "who holds it and how often the kernel asked.  A definition stays.",
-                  hdd_dbus_mdev_call_remove_sync);
+                  "Remove", hdd_dbus_mdev_call_remove_sync);
 }
 
 int
@@ -63,7 +76,7 @@ hdc_mdev_stop (int argc, char **argv)
   return run_job (argc, argv, "mdev stop",
                   "Remove the running mdev UUID, as “mdev remove” does; its definition "
                   "stays, so that “mdev start” creates it again.",
-                  hdd_dbus_mdev_call_stop_sync);
+                  "Stop", hdd_dbus_mdev_call_stop_sync);
 }
 
 int
@@ -72,7 +85,7 @@ hdc_mdev_start (int argc, char **argv)
   return run_job (argc, argv, "mdev start",
                   "Create the defined mdev UUID as its definition says, and wait until "
                   "it is done.",
-                  hdd_dbus_mdev_call_start_sync);
+                  "Start", hdd_dbus_mdev_call_start_sync);
 }
 
 int

@@ -51,6 +51,8 @@ hdc_options_parse (GOptionContext *context,
       return FALSE;
     }
   /* (*argv)[0] is the name of the subcommand. */
+  if (n_args == HDC_ARGS_ONE_OR_MORE)
+    n_args = MAX (*argc - 1, 1);
   if (*argc - 1 < n_args)
     {
       hdc_options_usage_error (command, "%s", missing);

@@ -11,9 +11,13 @@ G_BEGIN_DECLS
 GOptionContext *hdc_options_context_new (const char *parameters,
                                          const char *summary);
 
+/* @n_args of a command that takes one positional argument or more. */
+#define HDC_ARGS_ONE_OR_MORE (-1)
+
 /* Parses the options of @command; on a usage error prints it and returns
  * FALSE: the caller returns HDC_EXIT_USAGE.  Afterwards argv[1..] are the
- * positional arguments, and their number must be @n_args exactly. */
+ * positional arguments, and their number must be @n_args exactly (or at
+ * least one with HDC_ARGS_ONE_OR_MORE). */
 gboolean hdc_options_parse (GOptionContext *context,
                             const char     *command,
                             int            *argc,

@@ -70,6 +70,15 @@ gboolean hdd_sysfs_write_detached (const char *path,
 
 /* The last component of the symbolic link at @path, or NULL when there is no
  * link (e.g. the "driver" link of an unbound device). */
+/* Sleeps before the next look at sysfs for what the kernel does after a
+ * write: the real kernel has mostly done it when the write returns, a
+ * probe or a fake kernel may take a few milliseconds more, so the sleeps
+ * are short at first (0.25 ms, doubling to 2 ms) and 16 ms after about
+ * 50 ms.  @attempt counts the looks (0 before the first sleep).  FALSE,
+ * without sleeping, once the monotonic time @deadline has passed. */
+gboolean hdd_sysfs_wait_next (guint *attempt,
+                              gint64 deadline);
+
 char *hdd_sysfs_link_basename (const char *path);
 
 gboolean hdd_sysfs_exists (const char *path);

@@ -1,6 +1,7 @@
 /* hostdevd: VFIO passthrough management daemon for KVM hosts. */
 #include "config.h"
 
+#include "hdd-authority.h"
 #include "hdd-error.h"
 #include "hdd-log.h"
 #include "hdd-manager.h"
@@ -14,11 +15,12 @@
 #include <systemd/sd-daemon.h>
 
 typedef struct {
-  GMainLoop  *loop;
-  const char *mdev_dir;
-  HddStore   *store;
-  HddManager *manager;
-  int         exit_code;
+  GMainLoop    *loop;
+  const char   *mdev_dir;
+  HddStore     *store;
+  HddAuthority *authority;
+  HddManager   *manager;
+  int           exit_code;
 } Daemon;
 
 static gboolean
@@ -44,7 +46,7 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
 {
   Daemon *d = user_data;
 
-  d->manager = hdd_manager_new (connection, d->store, d->mdev_dir);
+  d->manager = hdd_manager_new (connection, d->store, d->authority, d->mdev_dir);
   hdd_manager_start (d->manager);
 }
 
@@ -108,6 +110,7 @@ main (int argc, char **argv)
   gboolean replace = FALSE;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
+  gboolean polkit_for_root = FALSE;
   Daemon d = { 0 };
   guint owner;
   const GOptionEntry entries[] = {
@@ -118,6 +121,9 @@ main (int argc, char **argv)
     { "mdev-dir", 0, 0, G_OPTION_ARG_FILENAME, &mdev_dir,
       "Where mdev definitions live, in mdevctl's format (default: $HOSTDEVD_MDEVCTL_DIR or "
       HDD_MDEVCTL_DIR ")", "DIR" },
+    { "polkit-for-root", 0, 0, G_OPTION_ARG_NONE, &polkit_for_root,
+      "Ask polkit for callers that are root too (polkitd allows root everything: "
+      "without this option they are allowed without asking it)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -153,6 +159,8 @@ main (int argc, char **argv)
   d.loop = g_main_loop_new (NULL, FALSE);
   d.mdev_dir = mdev_dir;
   d.store = hdd_store_new (state_dir);
+  d.authority = hdd_authority_new (polkit_for_root ? HDD_AUTHORITY_ROOT_ASKS_POLKIT
+                                                   : HDD_AUTHORITY_NONE);
   if (!hdd_store_load (d.store, &error))
     {
       /* The file was moved aside, not lost: say so loudly and go on, so that
@@ -174,6 +182,7 @@ main (int argc, char **argv)
   g_bus_unown_name (owner);
   g_clear_object (&d.manager);
   g_clear_object (&d.store);
+  g_clear_object (&d.authority);
   g_main_loop_unref (d.loop);
   return d.exit_code;
 }

@@ -9,12 +9,13 @@ set -eu
 # read ansible's result through the json stdout callback, which is
 # ansible.posix's (the ansible package's collections), not ansible-core's.
 # clang-14 and libfuzzer-14-dev: the fuzz targets of tests/fuzz
-# (scripts/fuzz.sh, in make check).
+# (scripts/fuzz.sh, in make check).  driverctl (and mdevctl): the paths
+# they take, timed beside hostdevd's (tests/bench/paths.py).
 PACKAGES="
 build-essential pkg-config meson ninja-build
 libglib2.0-dev libglib2.0-bin libgudev-1.0-dev libjson-glib-dev
 libvirt-dev libpolkit-gobject-1-dev libsystemd-dev
-umockdev libumockdev-dev gir1.2-umockdev-1.0 mdevctl
+umockdev libumockdev-dev gir1.2-umockdev-1.0 mdevctl driverctl
 python3 python3-gi python3-dbus python3-dbusmock python3-pytest
 dbus dbus-daemon ansible
 clang-14 libfuzzer-14-dev

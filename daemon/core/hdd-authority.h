@@ -10,10 +10,19 @@ G_BEGIN_DECLS
 #define HDD_TYPE_AUTHORITY (hdd_authority_get_type ())
 G_DECLARE_FINAL_TYPE (HddAuthority, hdd_authority, HDD, AUTHORITY, GObject)
 
-HddAuthority *hdd_authority_new (void);
+typedef enum {
+  HDD_AUTHORITY_NONE             = 0,
+  /* Ask polkit for callers that are root too, whose answer polkitd gives
+   * without looking at the action (tests with a mock polkitd). */
+  HDD_AUTHORITY_ROOT_ASKS_POLKIT = 1 << 0,
+} HddAuthorityFlags;
 
-/* Asks polkit whether the sender of @invocation may perform @action_id.
- * @interactive lets polkit ask for credentials. */
+HddAuthority *hdd_authority_new (HddAuthorityFlags flags);
+
+/* Whether the sender of @invocation may perform @action_id: allowed at
+ * once when the caller is root (uid 0, as the bus daemon knows it), as
+ * polkitd would answer; else polkit is asked.  @interactive lets polkit
+ * ask for credentials. */
 void hdd_authority_check (HddAuthority          *self,
                           GDBusMethodInvocation *invocation,
                           const char            *action_id,

@@ -37,6 +37,20 @@ sync_directory (const char *directory, GError **error)
   return TRUE;
 }
 
+/* The temporary file is fsynced before the rename (CONSISTENT|DURABLE);
+ * GLib does not sync the directory. */
+static gboolean
+replace (const char *path, const char *directory, const char *data, gsize len, int mode,
+         GError **error)
+{
+  if (g_mkdir_with_parents (directory, 0755) < 0)
+    return set_errno_error (error, errno, "create", directory);
+  return g_file_set_contents_full (path, data, (gssize) len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT |
+                                   G_FILE_SET_CONTENTS_DURABLE,
+                                   mode, error);
+}
+
 gboolean
 hdd_file_replace (const char *path,
                   const char *data,
@@ -46,14 +60,20 @@ hdd_file_replace (const char *path,
 {
   g_autofree char *directory = g_path_get_dirname (path);
 
-  if (g_mkdir_with_parents (directory, 0755) < 0)
-    return set_errno_error (error, errno, "create", directory);
-  if (!g_file_set_contents_full (path, data, (gssize) len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT |
-                                 G_FILE_SET_CONTENTS_DURABLE,
-                                 mode, error))
-    return FALSE;
-  return sync_directory (directory, error);
+  return replace (path, directory, data, len, mode, error) &&
+         sync_directory (directory, error);
+}
+
+gboolean
+hdd_file_replace_consistent (const char *path,
+                             const char *data,
+                             gsize       len,
+                             int         mode,
+                             GError    **error)
+{
+  g_autofree char *directory = g_path_get_dirname (path);
+
+  return replace (path, directory, data, len, mode, error);
 }
 
 gboolean

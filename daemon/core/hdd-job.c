@@ -8,8 +8,12 @@
 
 #include <string.h>
 
-/* How often the holders of a device being released are looked up. */
+/* How often the holders of a device being released are looked up.  The
+ * first look at a release waits HOLDERS_FIRST_POLL_MS: most releases are
+ * over by then (nobody holds the device), and a look is a scan of /proc
+ * on the main loop that would delay the job's end. */
 #define HOLDERS_POLL_MS 1000
+#define HOLDERS_FIRST_POLL_MS 100
 
 /* Steps kept per job (docs/dbus-api.md, "Limits"): the first STEPS_HEAD,
  * which say what the job set out to do, and the latest others; what falls
@@ -294,6 +298,16 @@ on_holders_timer (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+on_first_holders_timer (gpointer user_data)
+{
+  HddJob *self = HDD_JOB (user_data);
+
+  poll_holders (self);
+  self->holders_timer = g_timeout_add (HOLDERS_POLL_MS, on_holders_timer, self);
+  return G_SOURCE_REMOVE;
+}
+
 typedef enum {
   UPDATE_STEP,
   UPDATE_PROGRESS,
@@ -364,9 +378,13 @@ apply_update (gpointer data)
         }
       if (u->step)
         add_step (self, u->step);
-      poll_holders (self);
+      if (u->kind == UPDATE_WATCH_HOLDERS)
+        poll_holders (self);
       if (self->holders_timer == 0)
-        self->holders_timer = g_timeout_add (HOLDERS_POLL_MS, on_holders_timer, self);
+        self->holders_timer = u->kind == UPDATE_WATCH_HOLDERS
+                              ? g_timeout_add (HOLDERS_POLL_MS, on_holders_timer, self)
+                              : g_timeout_add (HOLDERS_FIRST_POLL_MS, on_first_holders_timer,
+                                               self);
       break;
     case UPDATE_STATUS:
       hdd_dbus_job_set_status (HDD_DBUS_JOB (self), u->text);

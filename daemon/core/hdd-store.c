@@ -377,7 +377,7 @@ list_locked (HddStore *self)
 }
 
 static gboolean
-write_locked (HddStore *self, GHashTable *entries, GError **error)
+write_locked (HddStore *self, GHashTable *entries, gboolean durable, GError **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GPtrArray) list = NULL;
@@ -403,7 +403,27 @@ write_locked (HddStore *self, GHashTable *entries, GError **error)
       g_key_file_set_boolean (kf, b->address, KEY_PERSISTENT, b->persistent);
     }
   data = g_key_file_to_data (kf, &len, NULL);
-  return hdd_file_replace (self->path, data, len, 0644, error);
+  if (durable)
+    return hdd_file_replace (self->path, data, len, 0644, error);
+  return hdd_file_replace_consistent (self->path, data, len, 0644, error);
+}
+
+/* Whether a change must survive a power loss: only when it touches a
+ * persistent binding, the one thing the next boot reads (bindings applied
+ * at start-up, the udev markers).  An entry that is not persistent
+ * describes the running kernel, which a power loss resets: a record lost
+ * with it (the file as it was before the change, complete, with the same
+ * persistent bindings) is what the store holds anyway after any reboot, a
+ * binding the kernel no longer has, and start-up compares each record with
+ * sysfs (hdd-reconcile.h).  Every change, durable or not, is atomic and
+ * its file complete on disk before it is renamed (hdd-file.h): one fsync,
+ * and a second one, of the directory, for a persistent change. */
+static gboolean
+change_is_durable (HddStore *self, const char *address, const HddBinding *replacement)
+{
+  HddBinding *old = g_hash_table_lookup (self->entries, address);
+
+  return (old && old->persistent) || (replacement && replacement->persistent);
 }
 
 /* Applies a change to a copy, writes the copy, and only then swaps it in,
@@ -428,7 +448,7 @@ commit (HddStore *self, const char *address, HddBinding *replacement, GError **e
   else
     g_hash_table_remove (next, address);
 
-  if (!write_locked (self, next, error))
+  if (!write_locked (self, next, change_is_durable (self, address, replacement), error))
     {
       hdd_error_normalize (error);
       return FALSE;

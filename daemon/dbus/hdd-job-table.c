@@ -21,6 +21,7 @@ struct _HddJobTable
   guint                     next_id;
   guint                     n_running;  /* jobs not finished, a thread each */
   GHashTable               *running_by_sender;  /* unique name -> count */
+  GQueue                    finished;   /* of Retained, the first finished first */
 
   /* Stopping (hdd_job_table_stop): no new work, waiting for the jobs. */
   gboolean                  stopping;
@@ -35,12 +36,27 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (HddJobTable, hdd_job_table, G_TYPE_OBJECT)
 
+/* A finished job still on the bus, and the timer that takes it off. */
+typedef struct {
+  HddJobTable *table;
+  HddJob      *job;     /* borrowed: self->jobs has it */
+  guint        timer;
+  GList       *link;    /* in self->finished */
+} Retained;
+
 static void
 hdd_job_table_finalize (GObject *object)
 {
   HddJobTable *self = HDD_JOB_TABLE (object);
 
   g_clear_handle_id (&self->stop_timer, g_source_remove);
+  while (!g_queue_is_empty (&self->finished))
+    {
+      Retained *r = g_queue_pop_head (&self->finished);
+
+      g_source_remove (r->timer);
+      g_free (r);
+    }
   hdd_bouncer_set_admission (self->authority, NULL, NULL);
   g_hash_table_unref (self->jobs);
   g_hash_table_unref (self->running_by_sender);
@@ -128,15 +144,44 @@ hdd_job_table_lookup (HddJobTable *self,
 
 /* ---- A job's life ---- */
 
-static gboolean
-forget_job (gpointer data)
+static void
+forget (Retained *r)
 {
-  HddJob *job = data;
-  HddJobTable *self = g_object_get_data (G_OBJECT (job), "hdd-job-table");
+  HddJobTable *self = r->table;
 
-  g_dbus_object_manager_server_unexport (self->object_manager, hdd_job_get_object_path (job));
-  g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (job)));
+  g_queue_delete_link (&self->finished, r->link);
+  g_dbus_object_manager_server_unexport (self->object_manager,
+                                         hdd_job_get_object_path (r->job));
+  g_hash_table_remove (self->jobs, GUINT_TO_POINTER (hdd_job_get_id (r->job)));
+  g_free (r);
+}
+
+static gboolean
+on_retention_over (gpointer data)
+{
+  forget (data);
   return G_SOURCE_REMOVE;
+}
+
+/* Keeps @job on the bus for HDD_JOB_TABLE_RETENTION_S, and at most
+ * HDD_JOB_TABLE_MAX_FINISHED finished jobs in all. */
+static void
+retain (HddJobTable *self, HddJob *job)
+{
+  Retained *r = g_new0 (Retained, 1);
+
+  while (self->finished.length >= HDD_JOB_TABLE_MAX_FINISHED)
+    {
+      Retained *first = g_queue_peek_head (&self->finished);
+
+      g_source_remove (first->timer);
+      forget (first);
+    }
+  r->table = self;
+  r->job = job;
+  r->timer = g_timeout_add_seconds (HDD_JOB_TABLE_RETENTION_S, on_retention_over, r);
+  g_queue_push_tail (&self->finished, r);
+  r->link = self->finished.tail;
 }
 
 static void
@@ -160,9 +205,7 @@ on_job_completed (HddDbusJob *iface, gboolean success, const char *message, gpoi
   if (device && g_str_equal (hdd_device_get_active_job (device), hdd_job_get_object_path (job)))
     hdd_device_set_active_job (device, "/");
   g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job, device);
-  g_object_set_data (G_OBJECT (job), "hdd-job-table", self);
-  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, HDD_JOB_TABLE_RETENTION_S, forget_job,
-                              g_object_ref (job), g_object_unref);
+  retain (self, job);
 }
 
 static void
@@ -217,7 +260,11 @@ start (HddJobTable *self, HddDevice *device, const char *object_path, const char
       g_object_set_data_full (G_OBJECT (job), "hdd-device", g_object_ref (device), g_object_unref);
       hdd_device_set_active_job (device, hdd_job_get_object_path (job));
     }
-  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  /* After the skeleton's own handler, which sends Completed on the bus: the
+   * caller hears of the end first, then the owners read their devices
+   * again (job-finished).  A call it makes on hearing comes after both. */
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self,
+                           G_CONNECT_AFTER);
   g_signal_connect_object (job, "handle-cancel", G_CALLBACK (on_handle_cancel), self, 0);
   g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object),
                                         G_DBUS_INTERFACE_SKELETON (job));

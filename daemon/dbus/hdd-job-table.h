@@ -14,9 +14,13 @@ G_BEGIN_DECLS
 #define HDD_TYPE_JOB_TABLE (hdd_job_table_get_type ())
 G_DECLARE_FINAL_TYPE (HddJobTable, hdd_job_table, HDD, JOB_TABLE, GObject)
 
-/* Finished jobs stay visible this long, so that a late `hostdevctl wait`
- * still finds out how they ended. */
-#define HDD_JOB_TABLE_RETENTION_S 600
+/* Finished jobs stay visible this long, so that a caller that did not
+ * follow a job (a late `hostdevctl wait`, `hostdevctl jobs`) still finds
+ * out how it ended, and at most this many of them: past that, the one
+ * that finished first goes first.  A caller that follows its job hears
+ * Completed; the journal keeps every job's end. */
+#define HDD_JOB_TABLE_RETENTION_S 60
+#define HDD_JOB_TABLE_MAX_FINISHED 128
 
 /* Jobs not finished, of one caller and of all (docs/dbus-api.md,
  * "Limits"): a call that would start one more is refused with

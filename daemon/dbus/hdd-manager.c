@@ -89,13 +89,14 @@ hdd_manager_init (HddManager *self)
 HddManager *
 hdd_manager_new (GDBusConnection *connection,
                  HddStore        *store,
+                 HddAuthority    *authority,
                  const char      *mdev_directory)
 {
   HddManager *self = g_object_new (HDD_TYPE_MANAGER, NULL);
 
   self->connection = g_object_ref (connection);
   self->store = g_object_ref (store);
-  self->authority = hdd_authority_new ();
+  self->authority = g_object_ref (authority);
   self->object_manager = g_dbus_object_manager_server_new (HDD_DBUS_PATH);
   self->libvirt = hdd_libvirt_new (NULL);
   self->context = hdd_context_new (store, self->libvirt);

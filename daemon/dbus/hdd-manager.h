@@ -11,9 +11,11 @@ G_BEGIN_DECLS
 #define HDD_TYPE_MANAGER (hdd_manager_get_type ())
 G_DECLARE_FINAL_TYPE (HddManager, hdd_manager, HDD, MANAGER, HddDbusManagerSkeleton)
 
-/* @mdev_directory: where mdev definitions live (mdevctl's format). */
+/* @authority: who may do what (the manager keeps a reference);
+ * @mdev_directory: where mdev definitions live (mdevctl's format). */
 HddManager *hdd_manager_new (GDBusConnection *connection,
                              HddStore        *store,
+                             HddAuthority    *authority,
                              const char      *mdev_directory);
 
 /* Exports the objects, enumerates devices and applies persistent bindings. */

@@ -77,13 +77,11 @@ static gboolean
 wait_for_active (const char *uuid, gboolean active)
 {
   gint64 deadline = g_get_monotonic_time () + HDD_MDEV_SETTLE_TIMEOUT_MS * 1000;
+  guint attempt = 0;
 
   while (hdd_mdev_sysfs_is_active (uuid) != active)
-    {
-      if (g_get_monotonic_time () >= deadline)
-        return FALSE;
-      g_usleep (20 * 1000);
-    }
+    if (!hdd_sysfs_wait_next (&attempt, deadline))
+      return FALSE;
   return TRUE;
 }
 

@@ -65,14 +65,14 @@ wait_for_driver (const char *address, gboolean (*want) (const char *driver, gcon
                  gconstpointer data)
 {
   gint64 deadline = g_get_monotonic_time () + HDD_BINDER_PROBE_TIMEOUT_MS * 1000;
+  guint attempt = 0;
 
   for (;;)
     {
       g_autofree char *driver = hdd_pci_sysfs_read_driver (address);
 
-      if (want (driver, data) || g_get_monotonic_time () >= deadline)
+      if (want (driver, data) || !hdd_sysfs_wait_next (&attempt, deadline))
         return g_steal_pointer (&driver);
-      g_usleep (20 * 1000);
     }
 }
 

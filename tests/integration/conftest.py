@@ -68,6 +68,10 @@ class Daemon:
         # any of the testbed's devices (test_unplug.py gives its own).
         self.libvirt_uri = 'test:///default'
         self.wrapper = []        # runs the daemon, e.g. with fewer capabilities
+        # The tests run as root, whom polkitd allows everything and hostdevd
+        # therefore allows without asking: they ask the mock polkitd anyway,
+        # to test what it answers (test_polkit_root.py tests the shortcut).
+        self.polkit_for_root = True
         self.proc = None
 
     def env(self):
@@ -85,7 +89,10 @@ class Daemon:
 
     def start(self):
         log = open(self.log_path, 'a')
-        self.proc = subprocess.Popen(self.wrapper + ['umockdev-wrapper', HOSTDEVD, '--verbose'],
+        argv = self.wrapper + ['umockdev-wrapper', HOSTDEVD, '--verbose']
+        if self.polkit_for_root:
+            argv.append('--polkit-for-root')
+        self.proc = subprocess.Popen(argv,
                                      env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -66,7 +66,14 @@ class MdevTestbed:
             for attr in ('name', 'description', 'device_api'):
                 self._write(os.path.join(d, attr), info[attr] + '\n')
             self._write(os.path.join(d, 'available_instances'), '%d\n' % info['instances'])
-            self._write(os.path.join(d, 'create'), '')
+            # A FIFO, open read-write from the start, as drivers_probe: the
+            # kernel handles every write, a regular file would keep only
+            # the last of two jobs' (and no open() of it ever blocks).
+            os.mkfifo(os.path.join(d, 'create'))
+            if not hasattr(self, 'create_fds'):
+                self.create_fds = {}
+            self.create_fds[(name, t)] = os.open(os.path.join(d, 'create'),
+                                                 os.O_RDWR | os.O_NONBLOCK)
         os.makedirs(self.path('/sys/class/mdev_bus'), exist_ok=True)
         os.symlink(os.path.relpath(self.path(p['syspath']), self.path('/sys/class/mdev_bus')),
                    self.path('/sys/class/mdev_bus/' + name))
@@ -80,8 +87,11 @@ class MdevTestbed:
                                           'available_instances')))
 
     def set_available(self, parent, type_, n):
-        self._write(os.path.join(self.mdev_type_dir(parent, type_), 'available_instances'),
-                    '%d\n' % n)
+        # Replaced, not rewritten: a reader (mdevctl) never sees it empty,
+        # as nobody sees a sysfs attribute half-written.
+        p = os.path.join(self.mdev_type_dir(parent, type_), 'available_instances')
+        self._write(p + '.new', '%d\n' % n)
+        os.replace(p + '.new', p)
 
     def mdev_dir(self, uuid):
         return self.path('/sys/bus/mdev/devices/' + uuid)
@@ -163,6 +173,9 @@ class FakeMdevKernel:
         self.thread.join(timeout=5)
         for m in self.mdevs.values():
             os.close(m['fifo'])
+        for fd in getattr(self.tb, 'create_fds', {}).values():
+            os.close(fd)
+        self.tb.create_fds = {}
 
     # -- holding ------------------------------------------------------------
     @contextlib.contextmanager
@@ -190,18 +203,32 @@ class FakeMdevKernel:
         next_scan = 0.0
         while not self.stop_event.is_set():
             with self.lock:
-                for parent, p in list(getattr(self.tb, 'mdev_parents', {}).items()):
-                    for type_ in list(p['types']):
-                        create = os.path.join(self.tb.mdev_type_dir(parent, type_), 'create')
-                        uuid = _take(create)
-                        if uuid:
-                            self._create(parent, type_, uuid)
+                for (parent, type_), fd in list(getattr(self.tb, 'create_fds', {}).items()):
+                    for uuid in self._written(fd):
+                        self._create(parent, type_, uuid)
                 scan = time.monotonic() >= next_scan
                 if scan:
                     next_scan = time.monotonic() + 0.1
                 for uuid in list(self.mdevs):
                     self._serve(uuid, scan)
             time.sleep(0.01)
+
+    def _written(self, fd):
+        """The UUIDs written to a create FIFO since the last look: back to
+        back, 36 characters each; anything else up to a newline or the
+        end is one write too (the kernel refuses it)."""
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return []
+        written = []
+        data = data.lstrip(b'\0\n ')
+        while data:
+            end = data.find(b'\n')
+            n = 36 if end < 0 or end > 36 else end
+            written.append(data[:n].decode(errors='replace'))
+            data = data[n:].lstrip(b'\0\n ')
+        return written
 
     def _create(self, parent, type_, uuid):
         self.log.append(('/sys/class/mdev_bus/%s/mdev_supported_types/%s/create'
@@ -352,16 +379,3 @@ def _fill(fd):
                 os.write(fd, b'\0' * chunk)
         except BlockingIOError:
             pass
-
-
-def _take(p):
-    """Returns and clears what was written to the regular file @p."""
-    try:
-        with open(p) as f:
-            v = f.read().strip()
-    except FileNotFoundError:
-        return None
-    if v:
-        with open(p, 'w'):
-            pass
-    return v or None

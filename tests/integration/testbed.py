@@ -18,6 +18,7 @@ address a blocked unbind carries: it shows the wait on the held devices.
 
 import contextlib
 import os
+import select
 import shutil
 import stat
 import threading
@@ -46,6 +47,7 @@ class Testbed(MdevTestbed):
         self.devices = {}          # address -> syspath (/sys/devices/...)
         self.native = {}           # address -> driver the kernel would bind
         self.lock = threading.RLock()
+        self.blocking = set()      # drivers whose unbind blocks while held
         self._vfio_minor = 0
         for d in ('bus/pci/drivers', 'kernel/iommu_groups'):
             os.makedirs(os.path.join(self.sys, d), exist_ok=True)
@@ -73,13 +75,15 @@ class Testbed(MdevTestbed):
 
     # -- building ---------------------------------------------------------
     def add_driver(self, name, blocking_unbind=False):
+        """bind and unbind are FIFOs, as drivers_probe: the kernel handles
+        every write, a regular file would keep only the last of two jobs'.
+        A blocking unbind is kept full while a device is held."""
         d = self.path('/sys/bus/pci/drivers/' + name)
         os.makedirs(d, exist_ok=True)
-        self._write(os.path.join(d, 'bind'), '')
+        os.mkfifo(os.path.join(d, 'bind'))
+        os.mkfifo(os.path.join(d, 'unbind'))
         if blocking_unbind:
-            os.mkfifo(os.path.join(d, 'unbind'))
-        else:
-            self._write(os.path.join(d, 'unbind'), '')
+            self.blocking.add(name)
 
     def add_pci(self, address, group, driver=None, native=None,
                 vendor=0x8086, device=0x10d3, cls=0x020000,
@@ -224,9 +228,15 @@ class FakeKernel:
         self.threads = [threading.Thread(target=self._poll, daemon=True)]
         self.mdev = FakeMdevKernel(testbed, self.log, revocation=self.revocation)
         self.fifos = {}              # driver -> fd open O_RDWR on its unbind FIFO
+        self.plain = {}              # fd -> (driver, 'bind' or 'unbind') of the others
+        self.plain_writes = []       # (driver, 'bind' or 'unbind', address)
         for drv in os.listdir(self.tb.path('/sys/bus/pci/drivers')):
             unbind = self.tb.path('/sys/bus/pci/drivers/%s/unbind' % drv)
-            if stat.S_ISFIFO(os.stat(unbind).st_mode):
+            bind = self.tb.path('/sys/bus/pci/drivers/%s/bind' % drv)
+            self.plain[os.open(bind, os.O_RDWR | os.O_NONBLOCK)] = (drv, 'bind')
+            if drv not in self.tb.blocking:
+                self.plain[os.open(unbind, os.O_RDWR | os.O_NONBLOCK)] = (drv, 'unbind')
+            else:
                 # Opened read-write so that the daemon's open() never blocks:
                 # the kernel blocks in write(), and so does this fake, by
                 # keeping the pipe full while a device is held.
@@ -245,6 +255,7 @@ class FakeKernel:
             st = os.fstat(self.fifos['vfio-pci'])
             self.unbind_fifo_id = (st.st_dev, st.st_ino)
             self.threads.append(threading.Thread(target=self._serve_release, daemon=True))
+        self.threads.append(threading.Thread(target=self._serve_plain, daemon=True))
 
     def start(self):
         for t in self.threads:
@@ -259,7 +270,7 @@ class FakeKernel:
             self.cond.notify_all()
         for t in self.threads:
             t.join(timeout=5)
-        for fd in self.fifos.values():
+        for fd in list(self.fifos.values()) + list(self.plain):
             os.close(fd)
         os.close(self.probe_fd)
         self.mdev.stop()
@@ -358,10 +369,11 @@ class FakeKernel:
             except BlockingIOError:
                 time.sleep(0.005)
                 continue
-            pending = pending.lstrip(b'\0')
+            # A shell's echo adds a newline (driverctl unbinds that way).
+            pending = pending.lstrip(b'\0\n')
             # Addresses arrive back to back: the canonical form is 12 bytes.
             while len(pending) >= 12:
-                address, pending = pending[:12].decode(), pending[12:].lstrip(b'\0')
+                address, pending = pending[:12].decode(), pending[12:].lstrip(b'\0\n')
                 self.log.append(('/sys/bus/pci/drivers/%s/unbind' % driver, address))
                 with self.tb.lock:
                     if self.tb.driver(address) == driver:
@@ -380,20 +392,27 @@ class FakeKernel:
                 with self.tb.lock:
                     self.probes.append(address)
 
-    # -- polling regular attribute files -------------------------------------
-    def _take(self, p, log=True):
-        try:
-            with open(p) as f:
-                v = f.read().strip()
-        except FileNotFoundError:
-            return None
-        if v:
-            with open(p, 'w'):
-                pass
-            if log:
-                self.log.append((p[len(self.tb.root):], v))
-        return v or None
+    def _serve_plain(self):
+        """The bind and unbind FIFOs that never block: each address, as
+        written, for _poll."""
+        pending = {fd: b'' for fd in self.plain}
+        while not self.stop_event.is_set():
+            ready, _, _ = select.select(list(self.plain), [], [], 0.005)
+            for fd in ready:
+                try:
+                    pending[fd] += os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                drv, what = self.plain[fd]
+                data = pending[fd].lstrip(b'\0\n')
+                while len(data) >= 12:
+                    address, data = data[:12].decode(), data[12:].lstrip(b'\0\n')
+                    with self.tb.lock:
+                        self.log.append(('/sys/bus/pci/drivers/%s/%s' % (drv, what), address))
+                        self.plain_writes.append((drv, what, address))
+                pending[fd] = data
 
+    # -- the PCI core --------------------------------------------------------
     def _probe(self, address, only=None):
         if address not in self.tb.devices:
             return
@@ -407,7 +426,6 @@ class FakeKernel:
         self.tb.set_driver(address, driver)
 
     def _poll(self):
-        drivers = self.tb.path('/sys/bus/pci/drivers')
         # A bind or probe of a device that is still bound waits a moment:
         # the FIFO thread may not have finished an unbind whose write()
         # already returned, and the real kernel's unbind is synchronous.
@@ -417,15 +435,12 @@ class FakeKernel:
                 # A probe written after an unbind must see it done: take the
                 # probe first, then handle unbinds, then probe.
                 probed, self.probes = self.probes, []
-                for drv in sorted(os.listdir(drivers)):
-                    u = os.path.join(drivers, drv, 'unbind')
-                    if not stat.S_ISFIFO(os.stat(u).st_mode):
-                        a = self._take(u)
-                        if a and self.tb.driver(a) == drv:
-                            self.tb.set_driver(a, None)
-                    b = self._take(os.path.join(drivers, drv, 'bind'))
-                    if b:
-                        pending.append((time.monotonic() + 1.0, drv, b))
+                written, self.plain_writes = self.plain_writes, []
+                for drv, what, a in written:
+                    if what == 'unbind' and self.tb.driver(a) == drv:
+                        self.tb.set_driver(a, None)
+                    elif what == 'bind':
+                        pending.append((time.monotonic() + 1.0, drv, a))
                 for address in probed:
                     self.log.append(('/sys/bus/pci/drivers_probe', address))
                     pending.append((time.monotonic() + 1.0, None, address))

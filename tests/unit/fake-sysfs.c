@@ -164,14 +164,14 @@ fake_sysfs_add_device (FakeSysfs *fs, const char *address, int group, const char
     fake_sysfs_set_driver (fs, address, driver);
 }
 
+/* The group's /dev/vfio node of a device @driver is about to bind. */
 static void
-sync_vfio_nodes (FakeSysfs *fs, const char *address)
+sync_vfio_nodes (FakeSysfs *fs, const char *address, const char *driver)
 {
   g_autofree char *glink = path (fs, "/sys/bus/pci/devices/%s/iommu_group", address);
   g_autofree char *target = g_file_read_link (glink, NULL);
   g_autofree char *group = target ? g_path_get_basename (target) : NULL;
   g_autofree char *node = group ? path (fs, "/dev/vfio/%s", group) : NULL;
-  g_autofree char *driver = fake_sysfs_get_driver (fs, address);
 
   if (node && g_strcmp0 (driver, "vfio-pci") == 0)
     write_file (node, "");
@@ -183,12 +183,14 @@ fake_sysfs_set_driver (FakeSysfs *fs, const char *address, const char *driver)
   g_autofree char *link = path (fs, "/sys/bus/pci/devices/%s/driver", address);
 
   g_unlink (link);
+  /* As vfio-pci's probe does: the node is there before the driver link,
+   * which is what a binder waiting for the link sees first. */
+  sync_vfio_nodes (fs, address, driver);
   if (driver)
     {
       g_autofree char *target = path (fs, "/sys/bus/pci/drivers/%s", driver);
       g_assert_cmpint (symlink (target, link), ==, 0);
     }
-  sync_vfio_nodes (fs, address);
 }
 
 char *
