@@ -20,7 +20,6 @@ import contextlib
 import os
 import select
 import shutil
-import stat
 import threading
 import time
 
