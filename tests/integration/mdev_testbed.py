@@ -379,3 +379,16 @@ def _fill(fd):
                 os.write(fd, b'\0' * chunk)
         except BlockingIOError:
             pass
+
+
+def _take(p):
+    """Returns and clears what was written to the regular file @p."""
+    try:
+        with open(p) as f:
+            v = f.read().strip()
+    except FileNotFoundError:
+        return None
+    if v:
+        with open(p, 'w'):
+            pass
+    return v or None
