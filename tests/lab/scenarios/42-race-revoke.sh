@@ -68,10 +68,10 @@ check "modprobe vfio-pci vfio_iommu_type1" modprobe -a vfio-pci vfio_iommu_type1
 # took (the cost of an iteration is what a long run by hand multiplies).
 race_t0= race_name=
 race() {
-    local t
-    now t
-    [ -z "$race_name" ] || echo "   ($race_name: $(( (t - race_t0) / 1000000 )) ms for $iters iteration(s))"
-    race_t0=$t race_name=$1
+    local race_now
+    now race_now
+    [ -z "$race_name" ] || echo "   ($race_name: $(( (race_now - race_t0) / 1000000 )) ms for $iters iteration(s))"
+    race_t0=$race_now race_name=$1
     [ -z "$2" ] || echo "== $1: $2"
 }
 # full I: the first and the last iteration check the way back to the host
