@@ -85,7 +85,7 @@ lab: lab-deps lab-install
 # on the debug kernel (KASAN, lockdep, PROVE_LOCKING), which boots in 4 min
 # and runs 2-4 times slower under TCG.  LAB_RACE_ITERATIONS sets the
 # iterations of each race (default 5; make check runs 3).
-LAB_RACE_SCENARIOS = 40-race-mdev.sh 41-race-vfio.sh
+LAB_RACE_SCENARIOS = 40-race-mdev.sh 41-race-vfio.sh 42-race-revoke.sh
 
 # LAB_EXCLUDE leaves out more scenarios: make check leaves 10-nested and the
 # two long unplug scenarios with their own nested guest (about 11 min) to lab-check,
@@ -103,7 +103,7 @@ lab-race: lab-deps lab-install
 # Benchmarks (tests/lab/bench, found there by lab.py): figures printed as
 # tables, never pass/fail on speed (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
 bench: lab-deps lab-install
-	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-request.sh bench-unplug.sh
+	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-request.sh bench-unplug.sh bench-revoke.sh
 
 # Operations (docs/operations.md): Debian packages, lints of what operators
 # install, and the ansible playbook against a fresh lab host.

@@ -59,8 +59,11 @@ BOOT_FATAL = re.compile(r'Freezing execution|Unable to mount root fs|'
 # After a scenario the host must answer ssh within this long, or it is
 # reported hung and killed.  Generous: after the race suite the debug kernel
 # has needed more than one 20 s try to log a user in, while a hung host
-# never answers.
+# never answers.  The debug kernel gets twice as long: on a loaded machine
+# one login after 40-race-mdev.sh took more than 150 s (2026-12-07, load 6;
+# its boot to ssh took 575 s) with nothing in the kernel log.
 RESPONSIVE_S = 150
+RESPONSIVE_DEBUG_S = 300
 
 # no5lvl: `-cpu max` offers LA57, and 6.12 decides pgtable_l5_enabled() from
 # the CPUID bits that identify_cpu() zeroes and refills with interrupts on.
@@ -276,6 +279,17 @@ def boot_once(args, img, rundir):
                             start_new_session=True)
     host = Host(rundir, port, img['key'], proc.pid)
     host.proc = proc
+    try:
+        return wait_for_boot(args, host, rundir)
+    except BaseException:
+        # Interrupted while booting (Ctrl-C, an error): the QEMU of its own
+        # session would be left running for nobody.
+        host.kill()
+        raise
+
+
+def wait_for_boot(args, host, rundir):
+    proc = host.proc
     start = time.time()
     while True:
         elapsed = time.time() - start
@@ -407,10 +421,11 @@ def run_scenario(host, path, resdir, timeout, live=False):
     if not live:
         sys.stdout.write(''.join(f'  {l}\n' for l in output.splitlines()))
     # The guest may be hung: never wait on it forever.
-    waited = host.answers(within=RESPONSIVE_S)
+    within = RESPONSIVE_DEBUG_S if os.environ.get('LAB_KERNEL_VARIANT') == 'debug' else RESPONSIVE_S
+    waited = host.answers(within=within)
     if waited is None:
         return name, False, secs, (reason or 'failed') + \
-            f'; guest unresponsive (no ssh login for {RESPONSIVE_S} s)', False
+            f'; guest unresponsive (no ssh login for {within} s)', False
     if waited > 10:
         print(f'  (the host took {waited:.0f} s to answer ssh after the scenario)', flush=True)
     try:

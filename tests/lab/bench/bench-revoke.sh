@@ -21,7 +21,7 @@ results=${LAB_RESULTS:-/tmp}
 
 cycles=${LAB_BENCH_CYCLES:-10}
 revokee=/tmp/lab/tools/vfio-revokee
-modprobe -a vfio_iommu_type1 vfio-pci mtty mdpy || { fail "modprobe"; finish; }
+modprobe -a vfio_iommu_type1 vfio-pci mtty mdpy mbochs || { fail "modprobe"; finish; }
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
 dev=/sys/bus/pci/devices/$nic
@@ -73,7 +73,7 @@ one_cycle() {
 }
 
 rows=()
-for what in "mdev:mtty-2:" "mdev:mdpy-vga:--fault 1" "pci:e1000e:--fault 1"; do
+for what in "mdev:mtty-2:" "mdev:mdpy-vga:--fault 1" "mdev:mbochs-small:--fault 1" "pci:e1000e:--fault 1"; do
     IFS=: read -r kind arg fault <<<"$what"
     out=$results/bench-revoke-$arg.txt; : > "$out"
     bad=0
@@ -88,7 +88,7 @@ for what in "mdev:mtty-2:" "mdev:mdpy-vga:--fault 1" "pci:e1000e:--fault 1"; do
               for (k = 1; k <= 3; k++) printf " %-18s |", sprintf("%.1f (%s-%s)", s[k] / NR, lo[k], hi[k]) }' "$out")")
 done
 lab_cleanup
-modprobe -r mdpy mtty 2>/dev/null
+modprobe -r mbochs mdpy mtty 2>/dev/null
 
 echo
 echo "revocation of a device whose user never lets go, $(nproc) vCPUs under TCG, kernel $(uname -r); ms, mean (min-max)"
