@@ -39,6 +39,20 @@ def supports_revoke(d):
     return bool(d.props('/org/hostdevd1', 'org.hostdevd1.Manager')['SupportsRevoke'])
 
 
+def bound_settled(d, testbed, address):
+    """bound(), and then the device's vfio-dev is there and the daemon has
+    seen it: the kernel registers the group node first and the vfio-dev a
+    moment later (__vfio_register_dev), and the bind job ends on the node."""
+    bound(d, address)
+    settled(d, testbed, address)
+
+
+def settled(d, testbed, address):
+    d.wait_for(lambda: testbed.vfio_dev_dir(address) is not None, what='the vfio-dev of ' + address)
+    if testbed.revoke:
+        d.wait_for(lambda: supports_revoke(d), what='SupportsRevoke')
+
+
 def step_index(s, prefix):
     found = [i for i, x in enumerate(s) if x.startswith(prefix)]
     assert len(found) == 1, (prefix, s)
@@ -66,7 +80,7 @@ def test_revoke_at_the_deadline(guest, testbed):
     test holds the device): at the deadline the job revokes the device from
     its holder, the unbind completes, the device is back on its driver,
     while the holder still has its fd open."""
-    bound(guest, NIC)
+    bound_settled(guest, testbed, NIC)
     assert supports_revoke(guest)
     with testbed.kernel.hold(NIC):
         job = guest.device(NIC).Unplug(opts(deadline=dbus.UInt32(2), policy='revoke'))
@@ -101,7 +115,7 @@ def test_revoke_waits_for_the_release_to_wait(guest, testbed):
     """The kernel accepts a revoke only while its release waits for the
     holders: past the deadline, the job writes revoke only once
     release_pending is 1."""
-    bound(guest, NIC)
+    bound_settled(guest, testbed, NIC)
     testbed.kernel.revocation.late.add(NIC)
     with testbed.kernel.hold(NIC):
         job = guest.device(NIC).Unplug(opts(deadline=dbus.UInt32(1), policy='revoke'))
@@ -146,7 +160,7 @@ def test_holder_lets_go_at_the_revoke(guest, testbed):
     """The kernel refuses the revoke (the holder let go at that moment:
     EBUSY; the fake's refusal is EISDIR): the job says so and waits for the
     release, which ends without a revocation."""
-    bound(guest, NIC)
+    bound_settled(guest, testbed, NIC)
     testbed.kernel.revocation.refuse.add(NIC)
     with testbed.kernel.hold(NIC):
         job = guest.device(NIC).Unplug(opts(deadline=dbus.UInt32(1), policy='revoke'))
@@ -167,7 +181,7 @@ def test_revoke_gone_at_revoke_time(guest, testbed):
     """The attribute is there when the job starts and gone when it revokes:
     NotSupported, said in a step; past the kernel's write the job waits as
     policy wait does."""
-    bound(guest, NIC)
+    bound_settled(guest, testbed, NIC)
     testbed.kernel.revocation.vanish.add(NIC)
     with testbed.kernel.hold(NIC):
         job = guest.device(NIC).Unplug(opts(deadline=dbus.UInt32(1), policy='revoke'))
@@ -186,6 +200,7 @@ def test_a_device_without_revoke(daemon, testbed):
     bound(daemon, EDU)
     p = daemon.wait_job(daemon.device(NIC).BindVfio(opts()))
     assert p['State'] == 'completed', p['ErrorMessage']
+    settled(daemon, testbed, NIC)
     os.rmdir(os.path.join(testbed.vfio_dev_dir(NIC), 'revoke'))
     assert supports_revoke(daemon)
     with testbed.kernel.hold(NIC):
@@ -223,6 +238,7 @@ def test_revoke_needs_cap_sys_admin(system_bus, polkit, testbed, state_dir, tmp_
     d.start()
     try:
         bound(d, NIC)
+        d.wait_for(lambda: testbed.vfio_dev_dir(NIC) is not None, what='the vfio-dev of ' + NIC)
         assert os.path.isdir(os.path.join(testbed.vfio_dev_dir(NIC), 'revoke'))
         assert not supports_revoke(d)
         name, text = error_of(d.device(NIC).Unplug, opts(policy='revoke'))
