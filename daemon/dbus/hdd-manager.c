@@ -295,9 +295,12 @@ apply_persistent_binding (HddManager *self, HddPciDevice *device)
 
 static void scan_holders (HddManager *self);
 
+/* Each device and mdev looks up its own nodes in the scan's index: an
+ * object nobody held and nobody holds costs two lookups, no allocation. */
 static void
 set_holders (HddManager *self, GPtrArray *holders)
 {
+  g_autoptr(GHashTable) index = hdd_holders_index_by_node (holders);
   GHashTableIter iter;
   gpointer value;
 
@@ -306,12 +309,12 @@ set_holders (HddManager *self, GPtrArray *holders)
     {
       HddDbusPciDevice *d = value;
       g_autoptr(GPtrArray) mine =
-        hdd_holders_of (holders, hdd_dbus_pci_device_get_vfio_group_node (d),
-                        hdd_dbus_pci_device_get_vfio_device_node (d));
+        hdd_holders_lookup (index, hdd_dbus_pci_device_get_vfio_group_node (d),
+                            hdd_dbus_pci_device_get_vfio_device_node (d));
 
       hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
     }
-  hdd_mdev_manager_set_holders (self->mdevs, holders);
+  hdd_mdev_manager_set_holders (self->mdevs, index);
 }
 
 static void
@@ -329,36 +332,43 @@ on_holders_scanned (GObject *source, GAsyncResult *result, gpointer user_data)
     scan_holders (self);
 }
 
-/* Who holds the VFIO nodes, looked up in a thread: a process's /proc
- * entries may keep a reader waiting (the kernel's locks), and the main
- * loop must not wait with it.  One scan at a time: one asked for while a
- * scan runs follows it. */
-static void
-scan_holders (HddManager *self)
+/* Whether any device or mdev has a VFIO node: else there is nothing to
+ * hold, and no scan. */
+static gboolean
+any_vfio_node (HddManager *self)
 {
-  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter iter;
   gpointer value;
 
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (*hdd_dbus_pci_device_get_vfio_group_node (value) ||
+        *hdd_dbus_pci_device_get_vfio_device_node (value))
+      return TRUE;
+  return hdd_mdev_manager_has_vfio_node (self->mdevs);
+}
+
+/* Who holds the VFIO nodes, looked up in a thread: a process's /proc
+ * entries may keep a reader waiting (the kernel's locks), and the main
+ * loop must not wait with it.  One scan at a time: one asked for while a
+ * scan runs follows it.  The scan looks at the /dev/vfio fds of the
+ * processes, whatever the number of devices (hdd_holders_scan()). */
+static void
+scan_holders (HddManager *self)
+{
   if (self->holders_scanning)
     {
       self->holders_again = TRUE;
       return;
     }
-  g_hash_table_iter_init (&iter, self->devices);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      HddDbusPciDevice *d = value;
-
-      hdd_holders_add_nodes (nodes, hdd_dbus_pci_device_get_vfio_group_node (d),
-                             hdd_dbus_pci_device_get_vfio_device_node (d));
-    }
-  hdd_mdev_manager_add_nodes (self->mdevs, nodes);
-  g_ptr_array_add (nodes, NULL);
-  self->holders_scanning = TRUE;
   self->holders_again = FALSE;
-  hdd_holders_scan_async ((const char * const *) nodes->pdata, self->holders_cancellable,
-                          on_holders_scanned, self);
+  if (!any_vfio_node (self))
+    {
+      set_holders (self, NULL);
+      return;
+    }
+  self->holders_scanning = TRUE;
+  hdd_holders_scan_async (NULL, self->holders_cancellable, on_holders_scanned, self);
 }
 
 static gboolean
