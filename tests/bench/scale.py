@@ -24,7 +24,7 @@ tests, and measured:
 Times are taken with time.perf_counter() (CLOCK_MONOTONIC), never a process.
 A benchmark never fails on speed: it fails only when an operation did not
 do what it should (the job failed, the mdev or the binding is not in sysfs).
-Environment: HOSTDEVD_BUILD_DIR, SCALE_SIZES (e.g. "empty,10k"),
+Environment: HOSTDEVD_BUILD_DIR, SCALE_HOSTDEVD (the daemon binary), SCALE_SIZES (e.g. "empty,10k"),
 SCALE_IDLE_S (10), SCALE_READ_S (5), SCALE_CYCLES (5).
 """
 
@@ -52,6 +52,8 @@ from conftest import ALL_ACTIONS, BUILD, BUS_NAME, HOSTDEVD, Daemon  # noqa: E40
 from testbed import FakeKernel, hypervisor_testbed  # noqa: E402
 
 READER = os.path.join(BUILD, 'tests', 'bench', 'hdd-bench-reader')
+# Another daemon binary (an older build, for the figures "before").
+DAEMON = os.environ.get('SCALE_HOSTDEVD', HOSTDEVD)
 IDLE_S = float(os.environ.get('SCALE_IDLE_S', '10'))
 READ_S = float(os.environ.get('SCALE_READ_S', '5'))
 CYCLES = int(os.environ.get('SCALE_CYCLES', '5'))
@@ -80,7 +82,7 @@ class BenchDaemon(Daemon):
 
     def spawn(self):
         log = open(self.log_path, 'a')
-        self.proc = subprocess.Popen([HOSTDEVD], env=self.env(), stdout=log,
+        self.proc = subprocess.Popen([DAEMON], env=self.env(), stdout=log,
                                      stderr=subprocess.STDOUT)
 
 
@@ -250,7 +252,7 @@ def table(rows):
 def main():
     if 'UMOCKDEV_DIR' not in os.environ and 'umockdev' not in os.environ.get('LD_PRELOAD', ''):
         sys.exit('run me under umockdev-wrapper')
-    for p in (HOSTDEVD, READER):
+    for p in (DAEMON, READER):
         if not os.path.exists(p):
             sys.exit('%s is missing: build first (HOSTDEVD_BUILD_DIR)' % p)
     wanted = os.environ.get('SCALE_SIZES')
