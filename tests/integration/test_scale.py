@@ -153,6 +153,7 @@ def test_holder_of_a_device_bound_among_many(big_daemon, testbed):
 
 def definition_file(d, uuid, parent=SCALE_PARENT, type_=SCALE_TYPE, start='manual'):
     path = os.path.join(d.mdev_dir, parent, uuid)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         json.dump({'mdev_type': type_, 'start': start, 'attrs': []}, f, indent=2)
     return path
@@ -211,7 +212,6 @@ def test_definition_of_a_parent_that_appears(big_daemon, testbed):
     types = {'mdpy-vga': dict(name='pitch 4096, 1024x768', description='virtual display',
                               device_api='vfio-pci', instances=4)}
     testbed.add_mdev_parent('mdpy', '/sys/devices/virtual/mdpy/mdpy', 'mdpy', types)
-    os.makedirs(os.path.join(d.mdev_dir, 'mdpy'))
     definition_file(d, uuid, parent='mdpy', type_='mdpy-vga', start='auto')
     testbed.tb.uevent('/sys/devices/virtual/mdpy/mdpy', 'add')
     d.wait_for(lambda: uuid in testbed.mdevs(), timeout=12, what='the autostart')
