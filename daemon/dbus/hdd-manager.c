@@ -214,8 +214,10 @@ refresh_group_of (HddManager *self, const char *address)
 
 static gboolean apply_persistent_binding (HddManager *self, HddPciDevice *device);
 
+/* A device that appeared (or one that changed) is made (read again);
+ * made ones are added to @made, whose overrides the caller reads. */
 static void
-add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
+add_device (HddManager *self, GUdevDevice *udev, gboolean apply, GPtrArray *made)
 {
   g_autofree char *address = hdd_pci_address_canonicalize (g_udev_device_get_name (udev), NULL);
   HddPciDevice *device;
@@ -229,6 +231,7 @@ add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
       return;
     }
   device = hdd_pci_device_new (&self->services, address, udev);
+  g_ptr_array_add (made, g_object_ref (device));
   g_hash_table_insert (self->devices, g_strdup (address), device);
   export (self, hdd_pci_device_get_object_path (device),
                       G_DBUS_INTERFACE_SKELETON (device));
@@ -264,7 +267,10 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer 
     remove_device (self, name);
   else
     {
-      add_device (self, udev, g_str_equal (action, "add"));
+      g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func (g_object_unref);
+
+      add_device (self, udev, g_str_equal (action, "add"), made);
+      hdd_pci_device_read_overrides (made);
       refresh_group_of (self, name);
     }
 }
@@ -560,6 +566,7 @@ hdd_manager_start (HddManager *self)
   const char *subsystems[] = { "pci", NULL };
   g_autolist(GUdevDevice) devices = NULL;
   g_autoptr(GPtrArray) bindings = NULL;
+  g_autoptr(GPtrArray) made = NULL;
 
   g_autoptr(GError) error = NULL;
 
@@ -572,8 +579,10 @@ hdd_manager_start (HddManager *self)
   self->udev = g_udev_client_new (subsystems);
   g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
   devices = g_udev_client_query_by_subsystem (self->udev, "pci");
+  made = g_ptr_array_new_with_free_func (g_object_unref);
   for (GList *l = devices; l; l = l->next)
-    add_device (self, l->data, FALSE);
+    add_device (self, l->data, FALSE, made);
+  hdd_pci_device_read_overrides (made);
 
   g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
   hdd_message (NULL, 0, "Managing %u PCI devices", g_hash_table_size (self->devices));

@@ -230,6 +230,8 @@ def measure(size, n_pci, n_mdevs, bus, address):
     finally:
         daemon.stop()
         kernel.stop()
+        if os.environ.get('SCALE_KEEP_LOG'):
+            subprocess.run(['cp', os.path.join(work, 'hostdevd.log'), os.environ['SCALE_KEEP_LOG']])
         subprocess.run(['rm', '-rf', work])
         del tb.tb   # umockdev removes its root
     return row

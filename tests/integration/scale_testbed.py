@@ -62,7 +62,8 @@ def add_pci_bulk(tb, n, first_group=1000, driver='e1000e',
             _write(os.path.join(d, k), v)
         _write(os.path.join(d, 'driver_override'), '(null)')
         uevent = ['SUBSYSTEM=pci', 'PCI_SLOT_NAME=' + address,
-                  'PCI_ID=%04X:%04X' % (vendor, device)]
+                  'PCI_ID=%04X:%04X' % (vendor, device),
+                  'PCI_SUBSYS_ID=%04X:0000' % vendor, 'PCI_CLASS=%X' % cls]
         if vendor_name:
             uevent.append('ID_VENDOR_FROM_DATABASE=' + vendor_name)
         if device_name:
