@@ -2,10 +2,14 @@
 
 #include "hdd-sysfs.h"
 
+#include <errno.h>
 #include <gio/gio.h>
+#include <glib-unix.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* What is kept of a /proc/PID/comm: the kernel's is at most 15 bytes, a
  * file under a test root or a future kernel may say anything. */
@@ -423,4 +427,94 @@ hdd_holders_describe (GPtrArray *holders)
                               i ? ", " : "", h->command, h->pid, h->node);
     }
   return g_string_free (s, FALSE);
+}
+
+/* ---- Opens and closes through the host's /dev ---- */
+
+#define WATCH_MASK (IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_CREATE | IN_DELETE | \
+                    IN_DELETE_SELF | IN_MOVE_SELF)
+
+struct _HddHoldersWatch {
+  int         fd;
+  guint       source;
+  GSourceFunc func;
+  gpointer    data;
+};
+
+/* /dev/vfio and /dev/vfio/devices, those that exist now; again when one
+ * appears (vfio loaded later, the first cdev).  Adding an existing watch
+ * again changes nothing. */
+static void
+watch_add_directories (HddHoldersWatch *w)
+{
+  const char * const dirs[] = { "/dev/vfio", "/dev/vfio/devices" };
+
+  g_autofree char *dev = hdd_sysfs_path ("/dev");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *path = hdd_sysfs_path ("%s", dirs[i]);
+
+      inotify_add_watch (w->fd, path, WATCH_MASK | IN_ONLYDIR);
+    }
+  /* For /dev/vfio to appear: only what is made in /dev, not its opens. */
+  inotify_add_watch (w->fd, dev, IN_CREATE | IN_ONLYDIR);
+}
+
+static gboolean
+on_watch_readable (int fd, GIOCondition condition, gpointer user_data)
+{
+  HddHoldersWatch *w = user_data;
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  gboolean any = FALSE;
+  ssize_t n;
+
+  /* A burst of events is one call. */
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    any = TRUE;
+  if (n < 0 && errno != EAGAIN && errno != EINTR)
+    {
+      w->source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  if (any)
+    {
+      watch_add_directories (w);
+      w->func (w->data);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+HddHoldersWatch *
+hdd_holders_watch_new (GSourceFunc func,
+                       gpointer    data)
+{
+  HddHoldersWatch *w = g_new0 (HddHoldersWatch, 1);
+
+  w->fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  w->func = func;
+  w->data = data;
+  if (w->fd >= 0)
+    {
+      watch_add_directories (w);
+      w->source = g_unix_fd_add (w->fd, G_IO_IN, on_watch_readable, w);
+    }
+  return w;
+}
+
+gboolean
+hdd_holders_watch_is_active (HddHoldersWatch *w)
+{
+  return w && w->source != 0;
+}
+
+void
+hdd_holders_watch_free (HddHoldersWatch *w)
+{
+  if (w == NULL)
+    return;
+  g_clear_handle_id (&w->source, g_source_remove);
+  if (w->fd >= 0)
+    close (w->fd);
+  g_free (w);
 }

@@ -68,4 +68,19 @@ GVariant *hdd_holders_to_variant_if_changed (GVariant  *current,
 /* "qemu-system-x86 (pid 1234) holds /dev/vfio/7, …"; "" when empty. */
 char *hdd_holders_describe (GPtrArray *holders);
 
+/* Calls @func(@data) on the thread-default main context when a node under
+ * the host's /dev/vfio or /dev/vfio/devices is opened, closed, made or
+ * removed: a process that opens a VFIO node there is looked for at once,
+ * not at the next poll.  QEMU in a private /dev (libvirt's) is not seen
+ * this way: the owner still polls, less often.  Watches the directories
+ * that exist, and /dev/vfio/devices once it appears. */
+typedef struct _HddHoldersWatch HddHoldersWatch;
+
+HddHoldersWatch *hdd_holders_watch_new       (GSourceFunc      func,
+                                              gpointer         data);
+/* Whether inotify watches (else only a poll will find holders). */
+gboolean         hdd_holders_watch_is_active (HddHoldersWatch *watch);
+void             hdd_holders_watch_free      (HddHoldersWatch *watch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddHoldersWatch, hdd_holders_watch_free)
+
 G_END_DECLS

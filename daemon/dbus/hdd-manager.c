@@ -21,8 +21,12 @@
 #include "hdd-release-pending.h"
 #include "hdd-store.h"
 
-/* How often the holders of VFIO nodes are looked up. */
+/* How often the holders of VFIO nodes are looked up; less often when the
+ * opens and closes of the host's nodes are watched (hdd_holders_watch_new):
+ * then only a holder in a private /dev that libvirt does not tell about
+ * waits for the poll. */
 #define HOLDERS_POLL_S 2
+#define HOLDERS_WATCHED_POLL_S 30
 
 struct _HddManager
 {
@@ -41,6 +45,7 @@ struct _HddManager
 
   GHashTable                *devices;   /* address -> HddPciDevice */
   guint                      holders_timer;
+  HddHoldersWatch           *holders_watch;
   GCancellable              *holders_cancellable;
   gboolean                   holders_scanning;  /* one scan at a time */
   gboolean                   holders_again;     /* asked for during the scan */
@@ -57,6 +62,7 @@ hdd_manager_finalize (GObject *object)
   HddManager *self = HDD_MANAGER (object);
 
   g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_clear_pointer (&self->holders_watch, hdd_holders_watch_free);
   g_cancellable_cancel (self->holders_cancellable);
   g_clear_object (&self->holders_cancellable);
   g_clear_object (&self->udev);
@@ -119,6 +125,8 @@ hdd_manager_get_context (HddManager *self)
   return self->context;
 }
 
+static void scan_holders (HddManager *self);
+
 /* Which domain has which device changed, or libvirt came or went. */
 static void
 on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
@@ -133,6 +141,9 @@ on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     hdd_pci_device_update_domain (value);
   hdd_mdev_manager_update_domains (self->mdevs);
+  /* A domain started or stopped, or got or lost a device: its QEMU, in
+   * a private /dev, opened or closed nodes the watch does not see. */
+  scan_holders (self);
 }
 
 /* What a domain's QEMU said about a VFIO device the host wants back (the
@@ -299,8 +310,6 @@ apply_persistent_binding (HddManager *self, HddPciDevice *device)
 
 /* ---- Holders ---- */
 
-static void scan_holders (HddManager *self);
-
 /* Each device and mdev looks up its own nodes in the scan's index: an
  * object nobody held and nobody holds costs two lookups, no allocation. */
 static void
@@ -379,6 +388,14 @@ scan_holders (HddManager *self)
 
 static gboolean
 on_holders_timer (gpointer user_data)
+{
+  scan_holders (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* A node of the host's /dev/vfio was opened or closed (or made, removed). */
+static gboolean
+on_vfio_nodes_changed (gpointer user_data)
 {
   scan_holders (user_data);
   return G_SOURCE_CONTINUE;
@@ -612,5 +629,8 @@ hdd_manager_start (HddManager *self)
   g_signal_connect_object (self->libvirt, "qemu-event", G_CALLBACK (on_qemu_event), self, 0);
   hdd_libvirt_start (self->libvirt);
   adopt_pending_releases (self);
-  self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);
+  self->holders_watch = hdd_holders_watch_new (on_vfio_nodes_changed, self);
+  self->holders_timer = g_timeout_add_seconds (hdd_holders_watch_is_active (self->holders_watch)
+                                               ? HOLDERS_WATCHED_POLL_S : HOLDERS_POLL_S,
+                                               on_holders_timer, self);
 }
