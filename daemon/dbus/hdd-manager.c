@@ -322,12 +322,13 @@ set_holders (HddManager *self, GPtrArray *holders)
   g_hash_table_iter_init (&iter, self->devices);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      HddDbusPciDevice *d = value;
-      g_autoptr(GPtrArray) mine =
-        hdd_holders_lookup (index, hdd_dbus_pci_device_get_vfio_group_node (d),
-                            hdd_dbus_pci_device_get_vfio_device_node (d));
+      const char *group_node, *device_node;
+      g_autoptr(GPtrArray) mine = NULL;
 
-      hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
+      hdd_pci_device_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        mine = hdd_holders_lookup (index, group_node, device_node);
+      hdd_pci_device_set_holders_from (value, mine);
     }
   hdd_mdev_manager_set_holders (self->mdevs, index);
 }
@@ -357,9 +358,13 @@ any_vfio_node (HddManager *self)
 
   g_hash_table_iter_init (&iter, self->devices);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (*hdd_dbus_pci_device_get_vfio_group_node (value) ||
-        *hdd_dbus_pci_device_get_vfio_device_node (value))
-      return TRUE;
+    {
+      const char *group_node, *device_node;
+
+      hdd_pci_device_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        return TRUE;
+    }
   return hdd_mdev_manager_has_vfio_node (self->mdevs);
 }
 

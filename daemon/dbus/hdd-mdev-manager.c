@@ -686,8 +686,13 @@ hdd_mdev_manager_has_vfio_node (HddMdevManager *self)
 
   g_hash_table_iter_init (&iter, self->mdevs);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (*hdd_dbus_mdev_get_vfio_group_node (value) || *hdd_dbus_mdev_get_vfio_device_node (value))
-      return TRUE;
+    {
+      const char *group_node, *device_node;
+
+      hdd_mdev_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -701,9 +706,12 @@ hdd_mdev_manager_set_holders (HddMdevManager *self,
   g_hash_table_iter_init (&iter, self->mdevs);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      g_autoptr(GPtrArray) mine =
-        hdd_holders_lookup (index, hdd_dbus_mdev_get_vfio_group_node (value),
-                            hdd_dbus_mdev_get_vfio_device_node (value));
+      const char *group_node, *device_node;
+      g_autoptr(GPtrArray) mine = NULL;
+
+      hdd_mdev_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        mine = hdd_holders_lookup (index, group_node, device_node);
       hdd_mdev_set_holders_from (value, mine);
     }
 }

@@ -31,6 +31,11 @@ struct _HddMdev
   /* What sysfs said at the last refresh: parent and type when running. */
   char           *sysfs_parent;
   char           *sysfs_type;
+  /* The VFIO nodes as last read (NULL: none), and whether Holders is not
+   * empty: for the holders scans, without the properties' lock. */
+  char           *group_node;
+  char           *device_node;
+  gboolean        held;
 };
 
 enum { SIGNAL_UNDEFINED, N_SIGNALS };
@@ -201,6 +206,10 @@ hdd_mdev_refresh (HddMdev *self)
   hdd_dbus_mdev_set_iommu_group (iface, group);
   hdd_dbus_mdev_set_vfio_group_node (iface, group_node ? group_node : "");
   hdd_dbus_mdev_set_vfio_device_node (iface, cdev ? cdev : "");
+  g_free (self->group_node);
+  g_free (self->device_node);
+  self->group_node = g_strdup (group_node);
+  self->device_node = g_strdup (cdev);
   if (group_node == NULL && cdev == NULL)
     hdd_mdev_set_holders_from (self, NULL);
   hdd_mdev_update_domain (self);
@@ -223,11 +232,25 @@ void
 hdd_mdev_set_holders_from (HddMdev   *self,
                            GPtrArray *holders)
 {
-  g_autoptr(GVariant) value =
-    hdd_holders_to_variant_if_changed (hdd_dbus_mdev_get_holders (HDD_DBUS_MDEV (self)), holders);
+  g_autoptr(GVariant) value = NULL;
+  gboolean held = holders && holders->len > 0;
 
+  if (!held && !self->held)
+    return;  /* nobody held it, nobody does */
+  value = hdd_holders_to_variant_if_changed (hdd_dbus_mdev_get_holders (HDD_DBUS_MDEV (self)),
+                                             holders);
+  self->held = held;
   if (value)
     hdd_dbus_mdev_set_holders (HDD_DBUS_MDEV (self), value);
+}
+
+void
+hdd_mdev_get_nodes (HddMdev     *self,
+                    const char **group_node,
+                    const char **device_node)
+{
+  *group_node = self->group_node;
+  *device_node = self->device_node;
 }
 
 /* ---- Methods ---- */

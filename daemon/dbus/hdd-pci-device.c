@@ -25,6 +25,12 @@ struct _HddPciDevice
   const HddDeviceServices *services;   /* borrowed from the manager */
   char       *address;
   char       *path;
+  /* The VFIO nodes as last read (NULL: none) and whether Holders is not
+   * empty: what the holders scans look at, for every device, without the
+   * properties' lock. */
+  char       *group_node;
+  char       *device_node;
+  gboolean    held;
 };
 
 static void hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface);
@@ -42,6 +48,8 @@ hdd_pci_device_finalize (GObject *object)
 
   g_free (self->address);
   g_free (self->path);
+  g_free (self->group_node);
+  g_free (self->device_node);
   G_OBJECT_CLASS (hdd_pci_device_parent_class)->finalize (object);
 }
 
@@ -243,6 +251,10 @@ refresh_sysfs (HddPciDevice *self,
   hdd_dbus_pci_device_set_group_members (iface, (const char * const *) members);
   hdd_dbus_pci_device_set_vfio_group_node (iface, group_node ? group_node : "");
   hdd_dbus_pci_device_set_vfio_device_node (iface, cdev ? cdev : "");
+  g_free (self->group_node);
+  g_free (self->device_node);
+  self->group_node = g_strdup (group_node);
+  self->device_node = g_strdup (cdev);
   if (group_node == NULL && cdev == NULL)
     hdd_pci_device_set_holders_from (self, NULL);
   hdd_dbus_pci_device_set_persistent (iface, binding && binding->persistent);
@@ -311,12 +323,25 @@ void
 hdd_pci_device_set_holders_from (HddPciDevice *self,
                                  GPtrArray    *holders)
 {
-  g_autoptr(GVariant) value =
-    hdd_holders_to_variant_if_changed (hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self)),
-                                       holders);
+  g_autoptr(GVariant) value = NULL;
+  gboolean held = holders && holders->len > 0;
 
+  if (!held && !self->held)
+    return;  /* nobody held it, nobody does */
+  value = hdd_holders_to_variant_if_changed (
+    hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self)), holders);
+  self->held = held;
   if (value)
     hdd_dbus_pci_device_set_holders (HDD_DBUS_PCI_DEVICE (self), value);
+}
+
+void
+hdd_pci_device_get_nodes (HddPciDevice *self,
+                          const char  **group_node,
+                          const char  **device_node)
+{
+  *group_node = self->group_node;
+  *device_node = self->device_node;
 }
 
 /* ---- Methods ---- */

@@ -36,6 +36,12 @@ void hdd_pci_device_refresh (HddPciDevice *self,
  * thread, and sets each DriverOverride that no job is changing. */
 void hdd_pci_device_read_overrides (GPtrArray *devices);
 
+/* The VFIO group and device nodes as last read, NULL for none: for the
+ * holders scans, which look at every device (no property lock). */
+void hdd_pci_device_get_nodes (HddPciDevice *self,
+                               const char  **group_node,
+                               const char  **device_node);
+
 /* Sets the holders found by the manager's scan. */
 void hdd_pci_device_set_holders_from (HddPciDevice *self,
                                       GPtrArray    *holders);

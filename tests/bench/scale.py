@@ -25,7 +25,8 @@ tests, and measured:
 Times are taken with time.perf_counter() (CLOCK_MONOTONIC), never a process.
 A benchmark never fails on speed: it fails only when an operation did not
 do what it should (the job failed, the mdev or the binding is not in sysfs).
-Environment: HOSTDEVD_BUILD_DIR, SCALE_HOSTDEVD (the daemon binary), SCALE_SIZES (e.g. "empty,10k"),
+Environment: HOSTDEVD_BUILD_DIR, SCALE_HOSTDEVD (the daemon binary),
+SCALE_VERBOSE and SCALE_KEEP_LOG (the daemon's log, with --verbose), SCALE_SIZES (e.g. "empty,10k"),
 SCALE_IDLE_S (10), SCALE_READ_S (5), SCALE_CYCLES (5).
 """
 
@@ -84,7 +85,8 @@ class BenchDaemon(Daemon):
 
     def spawn(self):
         log = open(self.log_path, 'a')
-        self.proc = subprocess.Popen([DAEMON], env=self.env(), stdout=log,
+        verbose = ['--verbose'] if os.environ.get('SCALE_VERBOSE') else []
+        self.proc = subprocess.Popen([DAEMON] + verbose, env=self.env(), stdout=log,
                                      stderr=subprocess.STDOUT)
 
 
