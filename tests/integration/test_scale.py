@@ -12,8 +12,7 @@ import pytest
 
 from conftest import Daemon, opts
 from scale_testbed import (SCALE_PARENT, SCALE_TYPE, add_mdevs_bulk, add_pci_bulk,
-                           add_scale_parent, build_host, define_mdevs_bulk, pci_address,
-                           scale_uuid)
+                           add_scale_parent, build_host, pci_address, scale_uuid)
 from test_holders import holder
 
 N_PCI, N_MDEVS = 300, 200
