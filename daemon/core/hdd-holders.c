@@ -469,9 +469,23 @@ on_watch_readable (int fd, GIOCondition condition, gpointer user_data)
   gboolean any = FALSE;
   ssize_t n;
 
-  /* A burst of events is one call. */
+  /* A burst of events is one call.  Only events of the nodes inside
+   * count (and what is made or removed), not opens of the directories:
+   * a scan's own listing of /dev/vfio and /dev/vfio/devices (the index,
+   * hdd_holders_scan()) opens them, and would start the next scan,
+   * forever. */
   while ((n = read (fd, buf, sizeof buf)) > 0)
-    any = TRUE;
+    {
+      for (char *p = buf; p < buf + n;)
+        {
+          const struct inotify_event *ev = (const struct inotify_event *) (void *) p;
+
+          if ((ev->len > 0 && !(ev->mask & IN_ISDIR)) ||
+              (ev->mask & (IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
+            any = TRUE;
+          p += sizeof (struct inotify_event) + ev->len;
+        }
+    }
   if (n < 0 && errno != EAGAIN && errno != EINTR)
     {
       w->source = 0;

@@ -230,6 +230,29 @@ test_watch_opens (Fixture *f, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
   close (fd);
   g_assert_false (timed_out);
+
+  /* A scan that lists /dev/vfio (a node named otherwise, as through a
+   * private /dev) opens the directory: that is no reason to scan again,
+   * else the scans would follow each other forever. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  make_dirs (f, "/ns/dev/vfio");
+  {
+    g_autofree char *private_node = root_path (f, "/ns/dev/vfio/9");
+    g_autoptr(GPtrArray) holders = NULL;
+
+    g_assert_cmpint (link (f->node, private_node), ==, 0);
+    add_process (f, "130", "5", private_node, "qemu\n", -1);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    calls = 0;
+    holders = hdd_holders_scan (NULL);
+    g_assert_cmpuint (holders->len, ==, 1);
+    g_usleep (100 * 1000);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_cmpuint (calls, ==, 0);
+  }
 }
 
 typedef struct {
