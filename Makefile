@@ -102,8 +102,14 @@ lab-race: lab-deps lab-install
 
 # Benchmarks (tests/lab/bench, found there by lab.py): figures printed as
 # tables, never pass/fail on speed (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
-bench: lab-deps lab-install
+bench: lab-deps lab-install bench-testbed
 	tests/lab/lab.py check --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-request.sh bench-unplug.sh bench-revoke.sh
+
+# The scale benchmark (issue 17, P5) on the umockdev testbed of the D-Bus
+# tests: empty, 1k and 10k devices with their mdevs (docs/bench.md).
+.PHONY: bench-testbed
+bench-testbed: build
+	HOSTDEVD_BUILD_DIR=$(abspath $(BUILD)) umockdev-wrapper $(PYTHON) tests/bench/scale.py
 
 # Operations (docs/operations.md): Debian packages, lints of what operators
 # install, and the ansible playbook against a fresh lab host.

@@ -20,10 +20,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddHolder, hdd_holder_free)
 
 /* Scans /proc for processes holding one of @nodes (NULL-terminated, absolute
  * paths under /dev; nodes, and /proc when the root has one, resolved
- * through hdd_sysfs_path).
+ * through hdd_sysfs_path), or with @nodes NULL any node under /dev/vfio.
  * Returns an array of HddHolder, sorted by pid then node; nodes that do not
  * exist are skipped.  Only the fds whose link names a /dev/vfio/ node are
- * stat()ed: any other may be on a file system that hangs.  May block (a
+ * stat()ed: any other may be on a file system that hangs.  A held node is
+ * found by the name its link shows when that is the same file, else by its
+ * device number (a private /dev).  What a scan costs depends on the
+ * processes and their fds, not on how many nodes there are.  May block (a
  * process's /proc entries belong to the kernel): the main loop uses
  * hdd_holders_scan_async(). */
 GPtrArray *hdd_holders_scan (const char * const *nodes);
@@ -46,17 +49,16 @@ char *hdd_holders_sanitize_command (const char *raw,
 /* a(uss): (pid, command, node) */
 GVariant *hdd_holders_to_variant (GPtrArray *holders);
 
-/* Adds copies of @node_a and @node_b, those not NULL or "", to @nodes: the
- * list a scan takes. */
-void hdd_holders_add_nodes (GPtrArray  *nodes,
-                            const char *node_a,
-                            const char *node_b);
+/* @holders (borrowed) by node: node -> GPtrArray of borrowed HddHolder;
+ * one pass, so that each device looks up its own nodes. */
+GHashTable *hdd_holders_index_by_node (GPtrArray *holders);
 
-/* The holders in @holders (borrowed) of @node_a or @node_b; either may be
- * NULL or "" for none. */
-GPtrArray *hdd_holders_of (GPtrArray  *holders,
-                           const char *node_a,
-                           const char *node_b);
+/* The holders of @node_a or @node_b (either NULL or "" for none) in an
+ * index of hdd_holders_index_by_node(), sorted as a scan sorts them; NULL
+ * when there are none. */
+GPtrArray *hdd_holders_lookup (GHashTable *index,
+                               const char *node_a,
+                               const char *node_b);
 
 /* @holders as a(uss), or NULL when @current already says exactly that: a
  * property set only on change sends no needless PropertiesChanged. */
@@ -65,5 +67,20 @@ GVariant *hdd_holders_to_variant_if_changed (GVariant  *current,
 
 /* "qemu-system-x86 (pid 1234) holds /dev/vfio/7, …"; "" when empty. */
 char *hdd_holders_describe (GPtrArray *holders);
+
+/* Calls @func(@data) on the thread-default main context when a node under
+ * the host's /dev/vfio or /dev/vfio/devices is opened, closed, made or
+ * removed: a process that opens a VFIO node there is looked for at once,
+ * not at the next poll.  QEMU in a private /dev (libvirt's) is not seen
+ * this way: the owner still polls, less often.  Watches the directories
+ * that exist, and /dev/vfio/devices once it appears. */
+typedef struct _HddHoldersWatch HddHoldersWatch;
+
+HddHoldersWatch *hdd_holders_watch_new       (GSourceFunc      func,
+                                              gpointer         data);
+/* Whether inotify watches (else only a poll will find holders). */
+gboolean         hdd_holders_watch_is_active (HddHoldersWatch *watch);
+void             hdd_holders_watch_free      (HddHoldersWatch *watch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddHoldersWatch, hdd_holders_watch_free)
 
 G_END_DECLS

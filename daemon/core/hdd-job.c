@@ -50,6 +50,7 @@ struct _HddJob
   gint64         release_requests;
   guint          holders_timer;
   char          *holders_text;
+  GCancellable  *holders_scan;   /* the poll's scan under way, or NULL */
 
   HddJobFunc     func;
   gpointer       data;
@@ -79,12 +80,14 @@ step_clear (gpointer data)
   g_free (((Step *) data)->text);
 }
 
+static void stop_holders_poll (HddJob *self);
+
 static void
 hdd_job_finalize (GObject *object)
 {
   HddJob *self = HDD_JOB (object);
 
-  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  stop_holders_poll (self);
   g_free (self->path);
   g_array_unref (self->steps);
   g_free (self->release_device);
@@ -272,12 +275,10 @@ poll_release_state (HddJob *self)
 }
 
 static void
-poll_holders (HddJob *self)
+set_holders (HddJob *self, GPtrArray *holders)
 {
-  g_autoptr(GPtrArray) holders = hdd_holders_scan ((const char * const *) self->release_nodes);
   g_autofree char *text = hdd_holders_describe (holders);
 
-  poll_release_state (self);
   hdd_dbus_job_set_holders (HDD_DBUS_JOB (self), hdd_holders_to_variant (holders));
   if (g_strcmp0 (text, self->holders_text) == 0)
     return;
@@ -289,6 +290,42 @@ poll_holders (HddJob *self)
                                                self->release_device, self->holders_text);
       add_step (self, step);
     }
+}
+
+static void
+on_holders_scanned (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(HddJob) self = user_data;
+  g_autoptr(GPtrArray) holders = hdd_holders_scan_finish (result, NULL);
+
+  if (holders == NULL)
+    return;  /* cancelled: the release ended meanwhile */
+  g_clear_object (&self->holders_scan);
+  set_holders (self, holders);
+}
+
+/* The holders of the device's nodes, looked up in a thread as the
+ * manager's are: a /proc entry may keep its reader waiting, the main loop
+ * must not.  One scan at a time; a poll while one runs waits for the next. */
+static void
+poll_holders (HddJob *self)
+{
+  poll_release_state (self);
+  if (self->holders_scan)
+    return;
+  self->holders_scan = g_cancellable_new ();
+  hdd_holders_scan_async ((const char * const *) self->release_nodes, self->holders_scan,
+                          on_holders_scanned, g_object_ref (self));
+}
+
+/* The release ended: no poll, and the answer of one under way is dropped. */
+static void
+stop_holders_poll (HddJob *self)
+{
+  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  if (self->holders_scan)
+    g_cancellable_cancel (self->holders_scan);
+  g_clear_object (&self->holders_scan);
 }
 
 static gboolean
@@ -378,6 +415,12 @@ apply_update (gpointer data)
         }
       if (u->step)
         add_step (self, u->step);
+      /* A scan of the nodes before these says nothing of these.  A
+       * release's first scan waits HOLDERS_FIRST_POLL_MS (most are over
+       * by then); a watch looks at once. */
+      if (self->holders_scan)
+        g_cancellable_cancel (self->holders_scan);
+      g_clear_object (&self->holders_scan);
       if (u->kind == UPDATE_WATCH_HOLDERS)
         poll_holders (self);
       if (self->holders_timer == 0)
@@ -396,7 +439,7 @@ apply_update (gpointer data)
       hdd_dbus_job_set_deadline (HDD_DBUS_JOB (self), u->time);
       break;
     case UPDATE_END_RELEASE:
-      g_clear_handle_id (&self->holders_timer, g_source_remove);
+      stop_holders_poll (self);
       hdd_dbus_job_set_holders (HDD_DBUS_JOB (self),
                                 g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
       if (self->state == HDD_JOB_WAITING_FOR_RELEASE)
@@ -616,7 +659,7 @@ finish (gpointer data)
   HddDbusJob *iface = HDD_DBUS_JOB (self);
   const char *message;
 
-  g_clear_handle_id (&self->holders_timer, g_source_remove);
+  stop_holders_poll (self);
   hdd_dbus_job_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
   hdd_dbus_job_set_cancelable (iface, FALSE);
   hdd_dbus_job_set_end_time (iface, (guint64) g_get_real_time ());

@@ -22,8 +22,12 @@
 #include "hdd-store.h"
 #include "hdd-vfio-sysfs.h"
 
-/* How often the holders of VFIO nodes are looked up. */
+/* How often the holders of VFIO nodes are looked up; less often when the
+ * opens and closes of the host's nodes are watched (hdd_holders_watch_new):
+ * then only a holder in a private /dev that libvirt does not tell about
+ * waits for the poll. */
 #define HOLDERS_POLL_S 2
+#define HOLDERS_WATCHED_POLL_S 30
 
 struct _HddManager
 {
@@ -42,6 +46,7 @@ struct _HddManager
 
   GHashTable                *devices;   /* address -> HddPciDevice */
   guint                      holders_timer;
+  HddHoldersWatch           *holders_watch;
   GCancellable              *holders_cancellable;
   gboolean                   holders_scanning;  /* one scan at a time */
   gboolean                   holders_again;     /* asked for during the scan */
@@ -58,6 +63,7 @@ hdd_manager_finalize (GObject *object)
   HddManager *self = HDD_MANAGER (object);
 
   g_clear_handle_id (&self->holders_timer, g_source_remove);
+  g_clear_pointer (&self->holders_watch, hdd_holders_watch_free);
   g_cancellable_cancel (self->holders_cancellable);
   g_clear_object (&self->holders_cancellable);
   g_clear_object (&self->udev);
@@ -121,6 +127,8 @@ hdd_manager_get_context (HddManager *self)
   return self->context;
 }
 
+static void scan_holders (HddManager *self);
+
 /* Which domain has which device changed, or libvirt came or went. */
 static void
 on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
@@ -135,6 +143,9 @@ on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     hdd_pci_device_update_domain (value);
   hdd_mdev_manager_update_domains (self->mdevs);
+  /* A domain started or stopped, or got or lost a device: its QEMU, in
+   * a private /dev, opened or closed nodes the watch does not see. */
+  scan_holders (self);
 }
 
 /* What a domain's QEMU said about a VFIO device the host wants back (the
@@ -216,8 +227,10 @@ refresh_group_of (HddManager *self, const char *address)
 
 static gboolean apply_persistent_binding (HddManager *self, HddPciDevice *device);
 
+/* A device that appeared (or one that changed) is made (read again);
+ * made ones are added to @made, whose overrides the caller reads. */
 static void
-add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
+add_device (HddManager *self, GUdevDevice *udev, gboolean apply, GPtrArray *made)
 {
   g_autofree char *address = hdd_pci_address_canonicalize (g_udev_device_get_name (udev), NULL);
   HddPciDevice *device;
@@ -231,6 +244,7 @@ add_device (HddManager *self, GUdevDevice *udev, gboolean apply)
       return;
     }
   device = hdd_pci_device_new (&self->services, address, udev);
+  g_ptr_array_add (made, g_object_ref (device));
   g_hash_table_insert (self->devices, g_strdup (address), device);
   export (self, hdd_pci_device_get_object_path (device),
                       G_DBUS_INTERFACE_SKELETON (device));
@@ -278,7 +292,10 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer 
     remove_device (self, name);
   else
     {
-      add_device (self, udev, g_str_equal (action, "add"));
+      g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func (g_object_unref);
+
+      add_device (self, udev, g_str_equal (action, "add"), made);
+      hdd_pci_device_read_overrides (made);
       refresh_group_of (self, name);
     }
   update_supports_revoke (self);
@@ -308,25 +325,27 @@ apply_persistent_binding (HddManager *self, HddPciDevice *device)
 
 /* ---- Holders ---- */
 
-static void scan_holders (HddManager *self);
-
+/* Each device and mdev looks up its own nodes in the scan's index: an
+ * object nobody held and nobody holds costs two lookups, no allocation. */
 static void
 set_holders (HddManager *self, GPtrArray *holders)
 {
+  g_autoptr(GHashTable) index = hdd_holders_index_by_node (holders);
   GHashTableIter iter;
   gpointer value;
 
   g_hash_table_iter_init (&iter, self->devices);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      HddDbusPciDevice *d = value;
-      g_autoptr(GPtrArray) mine =
-        hdd_holders_of (holders, hdd_dbus_pci_device_get_vfio_group_node (d),
-                        hdd_dbus_pci_device_get_vfio_device_node (d));
+      const char *group_node, *device_node;
+      g_autoptr(GPtrArray) mine = NULL;
 
-      hdd_pci_device_set_holders_from (HDD_PCI_DEVICE (d), mine);
+      hdd_pci_device_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        mine = hdd_holders_lookup (index, group_node, device_node);
+      hdd_pci_device_set_holders_from (value, mine);
     }
-  hdd_mdev_manager_set_holders (self->mdevs, holders);
+  hdd_mdev_manager_set_holders (self->mdevs, index);
 }
 
 static void
@@ -344,40 +363,59 @@ on_holders_scanned (GObject *source, GAsyncResult *result, gpointer user_data)
     scan_holders (self);
 }
 
-/* Who holds the VFIO nodes, looked up in a thread: a process's /proc
- * entries may keep a reader waiting (the kernel's locks), and the main
- * loop must not wait with it.  One scan at a time: one asked for while a
- * scan runs follows it. */
-static void
-scan_holders (HddManager *self)
+/* Whether any device or mdev has a VFIO node: else there is nothing to
+ * hold, and no scan. */
+static gboolean
+any_vfio_node (HddManager *self)
 {
-  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter iter;
   gpointer value;
 
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const char *group_node, *device_node;
+
+      hdd_pci_device_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        return TRUE;
+    }
+  return hdd_mdev_manager_has_vfio_node (self->mdevs);
+}
+
+/* Who holds the VFIO nodes, looked up in a thread: a process's /proc
+ * entries may keep a reader waiting (the kernel's locks), and the main
+ * loop must not wait with it.  One scan at a time: one asked for while a
+ * scan runs follows it.  The scan looks at the /dev/vfio fds of the
+ * processes, whatever the number of devices (hdd_holders_scan()). */
+static void
+scan_holders (HddManager *self)
+{
   if (self->holders_scanning)
     {
       self->holders_again = TRUE;
       return;
     }
-  g_hash_table_iter_init (&iter, self->devices);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      HddDbusPciDevice *d = value;
-
-      hdd_holders_add_nodes (nodes, hdd_dbus_pci_device_get_vfio_group_node (d),
-                             hdd_dbus_pci_device_get_vfio_device_node (d));
-    }
-  hdd_mdev_manager_add_nodes (self->mdevs, nodes);
-  g_ptr_array_add (nodes, NULL);
-  self->holders_scanning = TRUE;
   self->holders_again = FALSE;
-  hdd_holders_scan_async ((const char * const *) nodes->pdata, self->holders_cancellable,
-                          on_holders_scanned, self);
+  if (!any_vfio_node (self))
+    {
+      set_holders (self, NULL);
+      return;
+    }
+  self->holders_scanning = TRUE;
+  hdd_holders_scan_async (NULL, self->holders_cancellable, on_holders_scanned, self);
 }
 
 static gboolean
 on_holders_timer (gpointer user_data)
+{
+  scan_holders (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* A node of the host's /dev/vfio was opened or closed (or made, removed). */
+static gboolean
+on_vfio_nodes_changed (gpointer user_data)
 {
   scan_holders (user_data);
   return G_SOURCE_CONTINUE;
@@ -566,6 +604,7 @@ hdd_manager_start (HddManager *self)
   const char *subsystems[] = { "pci", NULL };
   g_autolist(GUdevDevice) devices = NULL;
   g_autoptr(GPtrArray) bindings = NULL;
+  g_autoptr(GPtrArray) made = NULL;
 
   g_autoptr(GError) error = NULL;
 
@@ -578,11 +617,11 @@ hdd_manager_start (HddManager *self)
   self->udev = g_udev_client_new (subsystems);
   g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
   devices = g_udev_client_query_by_subsystem (self->udev, "pci");
+  made = g_ptr_array_new_with_free_func (g_object_unref);
   for (GList *l = devices; l; l = l->next)
-    add_device (self, l->data, FALSE);
+    add_device (self, l->data, FALSE, made);
+  hdd_pci_device_read_overrides (made);
   update_supports_revoke (self);
-
-  g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
   hdd_message (NULL, 0, "Managing %u PCI devices", g_hash_table_size (self->devices));
 
   /* Re-apply persistent bindings of the devices present now (the others
@@ -610,5 +649,14 @@ hdd_manager_start (HddManager *self)
   g_signal_connect_object (self->libvirt, "qemu-event", G_CALLBACK (on_qemu_event), self, 0);
   hdd_libvirt_start (self->libvirt);
   adopt_pending_releases (self);
-  self->holders_timer = g_timeout_add_seconds (HOLDERS_POLL_S, on_holders_timer, self);
+  /* Every object on the bus at once, once start-up made them: objects
+   * exported one by one on a connection each sent InterfacesAdded, and
+   * each property set during start-up PropertiesChanged (15,000 of each
+   * at the start of a host of 10,000 devices and 5,000 mdevs).  Nobody
+   * can ask before the name is taken, after this returns. */
+  g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
+  self->holders_watch = hdd_holders_watch_new (on_vfio_nodes_changed, self);
+  self->holders_timer = g_timeout_add_seconds (hdd_holders_watch_is_active (self->holders_watch)
+                                               ? HOLDERS_WATCHED_POLL_S : HOLDERS_POLL_S,
+                                               on_holders_timer, self);
 }

@@ -259,6 +259,7 @@ reload_definitions (HddMdevManager *self)
   for (guint i = 0; i < configs->len; i++)
     {
       HddMdevConfig *c = g_ptr_array_index (configs, i);
+      HddMdev *mdev;
 
       if (g_hash_table_contains (defined, c->uuid))
         {
@@ -269,7 +270,10 @@ reload_definitions (HddMdevManager *self)
           continue;
         }
       g_hash_table_add (defined, c->uuid);
-      hdd_mdev_set_definition (ensure_mdev (self, c->uuid), c);
+      /* Most files did not change: their mdevs are not read again. */
+      mdev = ensure_mdev (self, c->uuid);
+      if (!hdd_mdev_config_equal (hdd_mdev_get_definition (mdev), c))
+        hdd_mdev_set_definition (mdev, c);
     }
 
   /* Said once per file and daemon, not at every reload. */
@@ -412,6 +416,59 @@ watch_definitions (HddMdevManager *self)
    * for it to appear. */
   self->dir_monitor = monitor_directory (self, self->directory);
   sync_parent_monitors (self);
+}
+
+/* A device that may be an mdev parent appeared or changed: its autostart
+ * definitions must be known now.  The directory monitor keeps them
+ * current; what it did not tell yet is either a reload it has scheduled
+ * (done now) or a file of the parent's own directory the daemon does not
+ * know.  Any other device (a PCI device binding to a driver) costs a
+ * failed opendir, not a read of every definition. */
+static void
+reload_parent_if_changed (HddMdevManager *self, const char *parent)
+{
+  g_autofree char *path = g_build_filename (self->directory, parent, NULL);
+  g_autoptr(GDir) dir = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  guint on_disk = 0;
+  const char *name;
+
+  if (self->reload_source)
+    {
+      g_clear_handle_id (&self->reload_source, g_source_remove);
+      reload_now (self);
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      HddMdev *mdev;
+      const HddMdevConfig *c;
+
+      if (!hdd_uuid_is_canonical (name))
+        continue;
+      mdev = lookup (self, name);
+      c = mdev ? hdd_mdev_get_definition (mdev) : NULL;
+      if (c == NULL || !g_str_equal (c->parent, parent))
+        {
+          reload_definitions (self);
+          return;
+        }
+      on_disk++;
+    }
+  /* And none went that the daemon still knows. */
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const HddMdevConfig *c = hdd_mdev_get_definition (value);
+
+      if (c && g_str_equal (c->parent, parent) && on_disk-- == 0)
+        {
+          reload_definitions (self);
+          return;
+        }
+    }
 }
 
 /* ---- Autostart ---- */
@@ -563,7 +620,7 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *device, gpointe
     sync_types (self, name);
   else
     {
-      reload_definitions (self);
+      reload_parent_if_changed (self, name);
       watch_parent (self, name);
     }
 }
@@ -621,22 +678,8 @@ on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_
 
 /* ---- Holders ---- */
 
-void
-hdd_mdev_manager_add_nodes (HddMdevManager *self,
-                            GPtrArray      *nodes)
-{
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, self->mdevs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    hdd_holders_add_nodes (nodes, hdd_dbus_mdev_get_vfio_group_node (value),
-                           hdd_dbus_mdev_get_vfio_device_node (value));
-}
-
-void
-hdd_mdev_manager_set_holders (HddMdevManager *self,
-                              GPtrArray      *holders)
+gboolean
+hdd_mdev_manager_has_vfio_node (HddMdevManager *self)
 {
   GHashTableIter iter;
   gpointer value;
@@ -644,9 +687,31 @@ hdd_mdev_manager_set_holders (HddMdevManager *self,
   g_hash_table_iter_init (&iter, self->mdevs);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      g_autoptr(GPtrArray) mine =
-        hdd_holders_of (holders, hdd_dbus_mdev_get_vfio_group_node (value),
-                        hdd_dbus_mdev_get_vfio_device_node (value));
+      const char *group_node, *device_node;
+
+      hdd_mdev_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+void
+hdd_mdev_manager_set_holders (HddMdevManager *self,
+                              GHashTable     *index)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->mdevs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const char *group_node, *device_node;
+      g_autoptr(GPtrArray) mine = NULL;
+
+      hdd_mdev_get_nodes (value, &group_node, &device_node);
+      if (group_node || device_node)
+        mine = hdd_holders_lookup (index, group_node, device_node);
       hdd_mdev_set_holders_from (value, mine);
     }
 }
@@ -913,7 +978,14 @@ hdd_mdev_manager_start (HddMdevManager *self)
   watch_definitions (self);
   reload_definitions (self);
   for (guint i = 0; i < active->len; i++)
-    g_free (sync_mdev (self, g_ptr_array_index (active, i)));
+    {
+      HddMdev *mdev = lookup (self, g_ptr_array_index (active, i));
+
+      /* A definition made it a moment ago, from sysfs as it is. */
+      if (mdev && hdd_dbus_mdev_get_active (HDD_DBUS_MDEV (mdev)))
+        continue;
+      g_free (sync_mdev (self, g_ptr_array_index (active, i)));
+    }
   hdd_message (NULL, 0, "Managing %u mdev types of %u parents, %u mdevs (definitions in %s)",
                g_hash_table_size (self->types), parents->len,
                g_hash_table_size (self->mdevs), self->directory);

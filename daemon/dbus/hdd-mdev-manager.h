@@ -32,12 +32,11 @@ void hdd_mdev_manager_start (HddMdevManager *self);
 
 const char *hdd_mdev_manager_get_directory (HddMdevManager *self);
 
-/* The holders scan: adds the VFIO nodes of the mdevs to @nodes, then takes
- * the holders found. */
-void hdd_mdev_manager_add_nodes   (HddMdevManager *self,
-                                   GPtrArray      *nodes);
-void hdd_mdev_manager_set_holders (HddMdevManager *self,
-                                   GPtrArray      *holders);
+/* The holders scan: whether an mdev has a VFIO node at all, and the
+ * holders found (an index of hdd_holders_index_by_node()). */
+gboolean hdd_mdev_manager_has_vfio_node (HddMdevManager *self);
+void     hdd_mdev_manager_set_holders   (HddMdevManager *self,
+                                         GHashTable     *index);
 
 /* Sets the Domain of every mdev to what libvirt's last scan says. */
 void hdd_mdev_manager_update_domains (HddMdevManager *self);

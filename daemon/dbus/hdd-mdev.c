@@ -28,6 +28,14 @@ struct _HddMdev
   char           *path;
   HddMdevConfig  *definition;  /* NULL when not defined */
   HddMdevConfig  *created;     /* what CreateMdev asked for, or NULL */
+  /* What sysfs said at the last refresh: parent and type when running. */
+  char           *sysfs_parent;
+  char           *sysfs_type;
+  /* The VFIO nodes as last read (NULL: none), and whether Holders is not
+   * empty: for the holders scans, without the properties' lock. */
+  char           *group_node;
+  char           *device_node;
+  gboolean        held;
 };
 
 enum { SIGNAL_UNDEFINED, N_SIGNALS };
@@ -47,6 +55,8 @@ hdd_mdev_finalize (GObject *object)
 
   g_free (self->uuid);
   g_free (self->path);
+  g_free (self->sysfs_parent);
+  g_free (self->sysfs_type);
   g_free (self->directory);
   g_clear_object (&self->libvirt);
   hdd_mdev_config_free (self->definition);
@@ -120,6 +130,11 @@ hdd_mdev_get_definition (HddMdev *self)
   return self->definition;
 }
 
+static void publish (HddMdev *self);
+
+/* A definition changes what the daemon knows, not what sysfs says: the
+ * properties are set again without reading sysfs (a reload of many
+ * definitions reads no mdev's directory). */
 void
 hdd_mdev_set_definition (HddMdev             *self,
                          const HddMdevConfig *definition)
@@ -127,7 +142,7 @@ hdd_mdev_set_definition (HddMdev             *self,
   g_clear_pointer (&self->definition, hdd_mdev_config_free);
   if (definition)
     self->definition = hdd_mdev_config_copy (definition);
-  hdd_mdev_refresh (self);
+  publish (self);
 }
 
 void
@@ -137,7 +152,29 @@ hdd_mdev_set_created (HddMdev             *self,
   g_clear_pointer (&self->created, hdd_mdev_config_free);
   if (created)
     self->created = hdd_mdev_config_copy (created);
-  hdd_mdev_refresh (self);
+  publish (self);
+}
+
+/* The properties from the last sysfs read and the definition (or what
+ * CreateMdev asked for). */
+static void
+publish (HddMdev *self)
+{
+  HddDbusMdev *iface = HDD_DBUS_MDEV (self);
+  const HddMdevConfig *config = self->definition ? self->definition : self->created;
+  const char *parent = self->sysfs_parent;
+  const char *type = self->sysfs_type;
+
+  if (parent == NULL && config)
+    {
+      parent = config->parent;
+      type = config->type;
+    }
+  hdd_dbus_mdev_set_parent (iface, parent ? parent : "");
+  hdd_dbus_mdev_set_type_id (iface, type ? type : "");
+  hdd_dbus_mdev_set_defined (iface, self->definition != NULL);
+  hdd_dbus_mdev_set_autostart (iface, self->definition && self->definition->autostart);
+  hdd_dbus_mdev_set_attributes (iface, hdd_mdevctl_attrs_to_variant (config ? config->attrs : NULL));
 }
 
 void
@@ -149,7 +186,6 @@ hdd_mdev_refresh (HddMdev *self)
   g_autofree char *type = NULL;
   g_autofree char *group_node = NULL;
   g_autofree char *cdev = NULL;
-  const HddMdevConfig *config;
   gboolean active = hdd_mdev_sysfs_read_parent_and_type (self->uuid, &parent, &type);
   int group = active ? hdd_vfio_sysfs_read_iommu_group (dir) : -1;
 
@@ -160,22 +196,20 @@ hdd_mdev_refresh (HddMdev *self)
     }
   else if (!hdd_mdev_is_busy (self))
     g_clear_pointer (&self->created, hdd_mdev_config_free);  /* it is gone */
-  config = self->definition ? self->definition : self->created;
+  g_free (self->sysfs_parent);
+  g_free (self->sysfs_type);
+  self->sysfs_parent = g_steal_pointer (&parent);
+  self->sysfs_type = g_steal_pointer (&type);
 
-  if (parent == NULL && config)
-    {
-      parent = g_strdup (config->parent);
-      type = g_strdup (config->type);
-    }
-  hdd_dbus_mdev_set_parent (iface, parent ? parent : "");
-  hdd_dbus_mdev_set_type_id (iface, type ? type : "");
+  publish (self);
   hdd_dbus_mdev_set_active (iface, active);
-  hdd_dbus_mdev_set_defined (iface, self->definition != NULL);
-  hdd_dbus_mdev_set_autostart (iface, self->definition && self->definition->autostart);
-  hdd_dbus_mdev_set_attributes (iface, hdd_mdevctl_attrs_to_variant (config ? config->attrs : NULL));
   hdd_dbus_mdev_set_iommu_group (iface, group);
   hdd_dbus_mdev_set_vfio_group_node (iface, group_node ? group_node : "");
   hdd_dbus_mdev_set_vfio_device_node (iface, cdev ? cdev : "");
+  g_free (self->group_node);
+  g_free (self->device_node);
+  self->group_node = g_strdup (group_node);
+  self->device_node = g_strdup (cdev);
   if (group_node == NULL && cdev == NULL)
     hdd_mdev_set_holders_from (self, NULL);
   hdd_mdev_update_domain (self);
@@ -198,11 +232,25 @@ void
 hdd_mdev_set_holders_from (HddMdev   *self,
                            GPtrArray *holders)
 {
-  g_autoptr(GVariant) value =
-    hdd_holders_to_variant_if_changed (hdd_dbus_mdev_get_holders (HDD_DBUS_MDEV (self)), holders);
+  g_autoptr(GVariant) value = NULL;
+  gboolean held = holders && holders->len > 0;
 
+  if (!held && !self->held)
+    return;  /* nobody held it, nobody does */
+  value = hdd_holders_to_variant_if_changed (hdd_dbus_mdev_get_holders (HDD_DBUS_MDEV (self)),
+                                             holders);
+  self->held = held;
   if (value)
     hdd_dbus_mdev_set_holders (HDD_DBUS_MDEV (self), value);
+}
+
+void
+hdd_mdev_get_nodes (HddMdev     *self,
+                    const char **group_node,
+                    const char **device_node)
+{
+  *group_node = self->group_node;
+  *device_node = self->device_node;
 }
 
 /* ---- Methods ---- */

@@ -45,6 +45,11 @@ gboolean hdd_mdev_is_busy (HddMdev *self);
 gboolean hdd_mdev_is_wanted (HddMdev *self);
 
 /* Sets the holders found by the manager's scan. */
+/* The VFIO group and device nodes as last read, NULL for none: for the
+ * holders scans, which look at every mdev (no property lock). */
+void hdd_mdev_get_nodes (HddMdev     *self,
+                         const char **group_node,
+                         const char **device_node);
 void hdd_mdev_set_holders_from (HddMdev   *self,
                                 GPtrArray *holders);
 

@@ -25,6 +25,12 @@ struct _HddPciDevice
   const HddDeviceServices *services;   /* borrowed from the manager */
   char       *address;
   char       *path;
+  /* The VFIO nodes as last read (NULL: none) and whether Holders is not
+   * empty: what the holders scans look at, for every device, without the
+   * properties' lock. */
+  char       *group_node;
+  char       *device_node;
+  gboolean    held;
 };
 
 static void hdd_pci_device_iface_init (HddDbusPciDeviceIface *iface);
@@ -42,6 +48,8 @@ hdd_pci_device_finalize (GObject *object)
 
   g_free (self->address);
   g_free (self->path);
+  g_free (self->group_node);
+  g_free (self->device_node);
   G_OBJECT_CLASS (hdd_pci_device_parent_class)->finalize (object);
 }
 
@@ -66,6 +74,48 @@ read_id (const char *address, const char *attr)
   return value;
 }
 
+/* "8086:10D3" (PCI_ID, PCI_SUBSYS_ID of the kernel's uevent) */
+static gboolean
+parse_id_pair (const char *text, guint64 *a, guint64 *b)
+{
+  g_auto(GStrv) parts = text ? g_strsplit (text, ":", 3) : NULL;
+
+  return parts && g_strv_length (parts) == 2 &&
+         g_ascii_string_to_unsigned (parts[0], 16, 0, G_MAXUINT16, a, NULL) &&
+         g_ascii_string_to_unsigned (parts[1], 16, 0, G_MAXUINT16, b, NULL);
+}
+
+/* The IDs and class: what the kernel put in the device's uevent (PCI_ID,
+ * PCI_SUBSYS_ID, PCI_CLASS), which udev has read already, else the five
+ * sysfs files (one read each: 50,000 at start-up on a host of 10,000). */
+static void
+set_ids (HddPciDevice *self, GUdevDevice *udev)
+{
+  HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
+  const char *cls = udev ? g_udev_device_get_property (udev, "PCI_CLASS") : NULL;
+  guint64 vendor, device, sub_vendor, sub_device, class_code;
+
+  if (!udev ||
+      !parse_id_pair (g_udev_device_get_property (udev, "PCI_ID"), &vendor, &device) ||
+      !parse_id_pair (g_udev_device_get_property (udev, "PCI_SUBSYS_ID"), &sub_vendor,
+                      &sub_device) ||
+      !cls || !g_ascii_string_to_unsigned (cls, 16, 0, 0xffffff, &class_code, NULL))
+    {
+      vendor = read_id (self->address, "vendor");
+      device = read_id (self->address, "device");
+      sub_vendor = read_id (self->address, "subsystem_vendor");
+      sub_device = read_id (self->address, "subsystem_device");
+      class_code = read_id (self->address, "class");
+    }
+  hdd_dbus_pci_device_set_vendor_id (iface, (guint16) vendor);
+  hdd_dbus_pci_device_set_device_id (iface, (guint16) device);
+  hdd_dbus_pci_device_set_subsystem_vendor_id (iface, (guint16) sub_vendor);
+  hdd_dbus_pci_device_set_subsystem_device_id (iface, (guint16) sub_device);
+  hdd_dbus_pci_device_set_class (iface, (guint32) class_code);
+}
+
+static void refresh_sysfs (HddPciDevice *self, GUdevDevice *udev);
+
 HddPciDevice *
 hdd_pci_device_new (const HddDeviceServices *services,
                     const char              *address,
@@ -86,16 +136,12 @@ hdd_pci_device_new (const HddDeviceServices *services,
   self->path = hdd_pci_address_to_object_path (&parsed);
 
   hdd_dbus_pci_device_set_address (iface, address);
-  hdd_dbus_pci_device_set_vendor_id (iface, (guint16) read_id (address, "vendor"));
-  hdd_dbus_pci_device_set_device_id (iface, (guint16) read_id (address, "device"));
-  hdd_dbus_pci_device_set_subsystem_vendor_id (iface, (guint16) read_id (address, "subsystem_vendor"));
-  hdd_dbus_pci_device_set_subsystem_device_id (iface, (guint16) read_id (address, "subsystem_device"));
-  hdd_dbus_pci_device_set_class (iface, (guint32) read_id (address, "class"));
+  set_ids (self, udev);
   hdd_dbus_pci_device_set_active_job (iface, "/");
   hdd_dbus_pci_device_set_domain (iface, "");
   hdd_dbus_pci_device_set_driver_override (iface, "");
   hdd_dbus_pci_device_set_holders (iface, g_variant_new_array (G_VARIANT_TYPE ("(uss)"), NULL, 0));
-  hdd_pci_device_refresh (self, udev);
+  refresh_sysfs (self, udev);
   return self;
 }
 
@@ -170,9 +216,10 @@ member_paths (const char *address, int group)
   return g_strv_builder_end (b);
 }
 
-void
-hdd_pci_device_refresh (HddPciDevice *self,
-                        GUdevDevice  *udev)
+/* Everything hdd_pci_device_refresh() reads but driver_override. */
+static void
+refresh_sysfs (HddPciDevice *self,
+               GUdevDevice  *udev)
 {
   HddDbusPciDevice *iface = HDD_DBUS_PCI_DEVICE (self);
   HddStore *store = hdd_context_get_store (self->services->context);
@@ -204,27 +251,97 @@ hdd_pci_device_refresh (HddPciDevice *self,
   hdd_dbus_pci_device_set_group_members (iface, (const char * const *) members);
   hdd_dbus_pci_device_set_vfio_group_node (iface, group_node ? group_node : "");
   hdd_dbus_pci_device_set_vfio_device_node (iface, cdev ? cdev : "");
+  g_free (self->group_node);
+  g_free (self->device_node);
+  self->group_node = g_strdup (group_node);
+  self->device_node = g_strdup (cdev);
   if (group_node == NULL && cdev == NULL)
     hdd_pci_device_set_holders_from (self, NULL);
   hdd_dbus_pci_device_set_persistent (iface, binding && binding->persistent);
   hdd_dbus_pci_device_set_original_driver (iface, binding && binding->original_driver
                                            ? binding->original_driver : "");
   hdd_pci_device_update_domain (self);
+}
 
-  if (g_str_equal (hdd_dbus_pci_device_get_active_job (iface), "/"))
+void
+hdd_pci_device_refresh (HddPciDevice *self,
+                        GUdevDevice  *udev)
+{
+  refresh_sysfs (self, udev);
+  if (!hdd_device_is_busy (HDD_DEVICE (self)))
     refresh_override (self);
+}
+
+/* Many overrides in one thread: a task per device would cost more than
+ * its read (10,000 at start-up). */
+static void
+read_overrides_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GPtrArray *devices = data;
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      char *value = hdd_pci_sysfs_read_driver_override (
+        hdd_pci_device_get_address (g_ptr_array_index (devices, i)));
+
+      g_ptr_array_add (values, value ? value : g_strdup (""));
+    }
+  g_task_return_pointer (task, values, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_overrides_read (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GPtrArray *devices = g_task_get_task_data (G_TASK (res));
+  g_autoptr(GPtrArray) values = g_task_propagate_pointer (G_TASK (res), NULL);
+
+  for (guint i = 0; values && i < devices->len; i++)
+    {
+      HddPciDevice *self = g_ptr_array_index (devices, i);
+
+      /* A job that started meanwhile reads it itself when it ends. */
+      if (!hdd_device_is_busy (HDD_DEVICE (self)))
+        hdd_dbus_pci_device_set_driver_override (HDD_DBUS_PCI_DEVICE (self),
+                                                 g_ptr_array_index (values, i));
+    }
+}
+
+void
+hdd_pci_device_read_overrides (GPtrArray *devices)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (devices->len == 0)
+    return;
+  task = g_task_new (NULL, NULL, on_overrides_read, NULL);
+  g_task_set_task_data (task, g_ptr_array_ref (devices), (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, read_overrides_thread);
 }
 
 void
 hdd_pci_device_set_holders_from (HddPciDevice *self,
                                  GPtrArray    *holders)
 {
-  g_autoptr(GVariant) value =
-    hdd_holders_to_variant_if_changed (hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self)),
-                                       holders);
+  g_autoptr(GVariant) value = NULL;
+  gboolean held = holders && holders->len > 0;
 
+  if (!held && !self->held)
+    return;  /* nobody held it, nobody does */
+  value = hdd_holders_to_variant_if_changed (
+    hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (self)), holders);
+  self->held = held;
   if (value)
     hdd_dbus_pci_device_set_holders (HDD_DBUS_PCI_DEVICE (self), value);
+}
+
+void
+hdd_pci_device_get_nodes (HddPciDevice *self,
+                          const char  **group_node,
+                          const char  **device_node)
+{
+  *group_node = self->group_node;
+  *device_node = self->device_node;
 }
 
 /* ---- Methods ---- */

@@ -11,7 +11,10 @@ G_BEGIN_DECLS
 #define HDD_TYPE_PCI_DEVICE (hdd_pci_device_get_type ())
 G_DECLARE_FINAL_TYPE (HddPciDevice, hdd_pci_device, HDD, PCI_DEVICE, HddDbusPciDeviceSkeleton)
 
-/* @address must be canonical.  The object implements HddDevice. */
+/* @address must be canonical.  The object implements HddDevice.  Its IDs
+ * come from @udev's properties when the kernel's uevent has them.  Its
+ * DriverOverride is read by hdd_pci_device_read_overrides(), which the
+ * caller runs once for all the devices it made. */
 HddPciDevice *hdd_pci_device_new (const HddDeviceServices *services,
                                   const char              *address,
                                   GUdevDevice             *udev);
@@ -28,6 +31,16 @@ void hdd_pci_device_update_domain (HddPciDevice *self);
  * override is read in a thread instead. */
 void hdd_pci_device_refresh (HddPciDevice *self,
                              GUdevDevice  *udev);
+
+/* Reads the driver_override of @devices (HddPciDevice, referenced) in one
+ * thread, and sets each DriverOverride that no job is changing. */
+void hdd_pci_device_read_overrides (GPtrArray *devices);
+
+/* The VFIO group and device nodes as last read, NULL for none: for the
+ * holders scans, which look at every device (no property lock). */
+void hdd_pci_device_get_nodes (HddPciDevice *self,
+                               const char  **group_node,
+                               const char  **device_node);
 
 /* Sets the holders found by the manager's scan. */
 void hdd_pci_device_set_holders_from (HddPciDevice *self,

@@ -92,6 +92,35 @@ hdd_mdev_config_free (HddMdevConfig *config)
   g_free (config);
 }
 
+gboolean
+hdd_mdev_config_equal (const HddMdevConfig *a,
+                       const HddMdevConfig *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  if (g_strcmp0 (a->uuid, b->uuid) || g_strcmp0 (a->parent, b->parent) ||
+      g_strcmp0 (a->type, b->type) || !a->autostart != !b->autostart ||
+      a->attrs->len != b->attrs->len || (a->extra == NULL) != (b->extra == NULL))
+    return FALSE;
+  for (guint i = 0; i < a->attrs->len; i++)
+    {
+      const HddMdevAttr *x = g_ptr_array_index (a->attrs, i);
+      const HddMdevAttr *y = g_ptr_array_index (b->attrs, i);
+
+      if (g_strcmp0 (x->name, y->name) || g_strcmp0 (x->value, y->value))
+        return FALSE;
+    }
+  if (a->extra)
+    {
+      /* The other keys in file order: the bytes that would be written. */
+      g_autofree char *x = hdd_mdevctl_serialize (a);
+      g_autofree char *y = hdd_mdevctl_serialize (b);
+
+      return g_str_equal (x, y);
+    }
+  return TRUE;
+}
+
 GVariant *
 hdd_mdevctl_attrs_to_variant (GPtrArray *attrs)
 {

@@ -62,6 +62,10 @@ HddMdevConfig *hdd_mdev_config_new  (const char *uuid,
                                      gboolean    autostart);
 HddMdevConfig *hdd_mdev_config_copy (const HddMdevConfig *config);
 void           hdd_mdev_config_free (HddMdevConfig *config);
+/* Whether @a and @b (either may be NULL) say the same: what a definition
+ * file that did not change reads as. */
+gboolean       hdd_mdev_config_equal (const HddMdevConfig *a,
+                                      const HddMdevConfig *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HddMdevConfig, hdd_mdev_config_free)
 
 void hdd_mdev_config_add_attr (HddMdevConfig *config,

@@ -91,7 +91,9 @@ class Testbed(MdevTestbed):
         # One record, so that the links exist when the "add" uevent goes
         # out, as in the kernel (the IOMMU group is set up before it).
         lines = ['P: /devices/%s' % address, 'E: SUBSYSTEM=pci',
-                 'E: PCI_SLOT_NAME=%s' % address, 'E: PCI_ID=%04X:%04X' % (vendor, device)]
+                 'E: PCI_SLOT_NAME=%s' % address, 'E: PCI_ID=%04X:%04X' % (vendor, device),
+                 # As the kernel's uevent says them (pci_uevent()).
+                 'E: PCI_SUBSYS_ID=%04X:0000' % vendor, 'E: PCI_CLASS=%X' % cls]
         if vendor_name:
             lines.append('E: ID_VENDOR_FROM_DATABASE=%s' % vendor_name)
         if device_name:

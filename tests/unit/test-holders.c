@@ -128,6 +128,133 @@ test_only_vfio_links (Fixture *f, gconstpointer data)
   g_assert_cmpuint (((HddHolder *) g_ptr_array_index (holders, 0))->pid, ==, 102);
 }
 
+/* Asked for every node: each process's VFIO fds, by the node they hold. */
+static void
+test_scan_all (Fixture *f, gconstpointer data)
+{
+  g_autofree char *node5 = root_path (f, "/dev/vfio/5");
+  g_autoptr(GPtrArray) holders = NULL;
+  g_autoptr(GHashTable) index = NULL;
+  g_autoptr(GPtrArray) of3 = NULL;
+  g_autoptr(GPtrArray) of5 = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+
+  g_assert_true (g_file_set_contents (node5, "", 0, NULL));
+  add_process (f, "110", "5", f->node, "qemu-a\n", -1);
+  add_process (f, "111", "6", node5, "qemu-b\n", -1);
+  add_process (f, "111", "7", f->node, NULL, 0);
+  holders = hdd_holders_scan (NULL);
+  g_assert_cmpuint (holders->len, ==, 3);
+  index = hdd_holders_index_by_node (holders);
+  of3 = hdd_holders_lookup (index, "/dev/vfio/3", NULL);
+  of5 = hdd_holders_lookup (index, "", "/dev/vfio/5");
+  none = hdd_holders_lookup (index, "/dev/vfio/9", "/dev/vfio/devices/vfio0");
+  g_assert_cmpuint (of3->len, ==, 2);
+  g_assert_cmpuint (((HddHolder *) g_ptr_array_index (of3, 0))->pid, ==, 110);
+  g_assert_cmpuint (((HddHolder *) g_ptr_array_index (of3, 1))->pid, ==, 111);
+  g_assert_cmpuint (of5->len, ==, 1);
+  g_assert_cmpstr (((HddHolder *) g_ptr_array_index (of5, 0))->command, ==, "qemu-b");
+  g_assert_null (none);
+}
+
+/* A private /dev (libvirt's QEMU) may name a node otherwise: the fd's link
+ * says /dev/vfio/9, the file is the host's /dev/vfio/3 (here the same
+ * inode; in life the same character device).  Found by device number. */
+static void
+test_private_dev_by_device_number (Fixture *f, gconstpointer data)
+{
+  g_autofree char *private_node = root_path (f, "/ns/dev/vfio/9");
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) listed = NULL;
+
+  make_dirs (f, "/ns/dev/vfio");
+  g_assert_cmpint (link (f->node, private_node), ==, 0);
+  add_process (f, "120", "5", private_node, "qemu\n", -1);
+  all = hdd_holders_scan (NULL);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpstr (((HddHolder *) g_ptr_array_index (all, 0))->node, ==, "/dev/vfio/3");
+  listed = scan ();
+  g_assert_cmpuint (listed->len, ==, 1);
+  g_assert_cmpstr (((HddHolder *) g_ptr_array_index (listed, 0))->node, ==, "/dev/vfio/3");
+}
+
+static gboolean
+on_nodes_changed (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* An open of a node of the host's /dev/vfio is told at once, and so is a
+ * close; /dev/vfio/devices is watched once it appears. */
+static void
+test_watch_opens (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cdev = root_path (f, "/dev/vfio/devices/vfio0");
+  g_autoptr(HddHoldersWatch) watch = NULL;
+  guint calls = 0;
+  gboolean timed_out = FALSE;
+  int fd;
+
+  watch = hdd_holders_watch_new (on_nodes_changed, &calls);
+  g_assert_true (hdd_holders_watch_is_active (watch));
+  fd = open (f->node, O_RDONLY);
+  g_assert_cmpint (fd, >=, 0);
+  g_timeout_add_seconds (5, on_timeout, &timed_out);
+  while (calls == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (calls, >, 0);
+  calls = 0;
+  close (fd);
+  while (calls == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (calls, >, 0);
+
+  make_dirs (f, "/dev/vfio/devices");
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_true (g_file_set_contents (cdev, "", 0, NULL));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  calls = 0;
+  fd = open (cdev, O_RDONLY);
+  g_assert_cmpint (fd, >=, 0);
+  while (calls == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  close (fd);
+  g_assert_false (timed_out);
+
+  /* A scan that lists /dev/vfio (a node named otherwise, as through a
+   * private /dev) opens the directory: that is no reason to scan again,
+   * else the scans would follow each other forever. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  make_dirs (f, "/ns/dev/vfio");
+  {
+    g_autofree char *private_node = root_path (f, "/ns/dev/vfio/9");
+    g_autoptr(GPtrArray) holders = NULL;
+
+    g_assert_cmpint (link (f->node, private_node), ==, 0);
+    add_process (f, "130", "5", private_node, "qemu\n", -1);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    calls = 0;
+    holders = hdd_holders_scan (NULL);
+    g_assert_cmpuint (holders->len, ==, 1);
+    g_usleep (100 * 1000);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_cmpuint (calls, ==, 0);
+  }
+}
+
 typedef struct {
   GPtrArray *holders;
   GString   *order;
@@ -218,6 +345,10 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/holders/command-bounded", Fixture, NULL, setup, test_command_bounded, teardown);
   g_test_add ("/holders/only-vfio-links", Fixture, NULL, setup, test_only_vfio_links, teardown);
+  g_test_add ("/holders/scan-all", Fixture, NULL, setup, test_scan_all, teardown);
+  g_test_add ("/holders/private-dev-by-device-number", Fixture, NULL, setup,
+              test_private_dev_by_device_number, teardown);
+  g_test_add ("/holders/watch-opens", Fixture, NULL, setup, test_watch_opens, teardown);
   g_test_add ("/holders/async-scan-does-not-block", Fixture, NULL, setup,
               test_async_scan_does_not_block, teardown);
   return g_test_run ();
