@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 /* The tool's name, the prefix of every line it prints. */
@@ -216,6 +217,22 @@ static inline int register_request_eventfd(int device, const struct vfio_device_
 	say("request eventfd registered on VFIO_PCI_REQ_IRQ_INDEX (count %u, flags %#x)",
 	    irq.count, irq.flags);
 	return efd;
+}
+
+/* PCI_COMMAND |= MEMORY through the config region: vfio-pci's fault handler
+ * gives SIGBUS while the (virtual) command register has memory disabled. */
+static inline void enable_memory(int device)
+{
+	struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	uint16_t cmd;
+
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &cfg))
+		die("VFIO_DEVICE_GET_REGION_INFO(config)");
+	if (pread(device, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		die("read PCI_COMMAND");
+	cmd |= PCI_COMMAND_MEMORY;
+	if (pwrite(device, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		die("write PCI_COMMAND");
 }
 
 #endif

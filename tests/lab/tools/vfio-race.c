@@ -326,22 +326,6 @@ static void *remap_thread(void *arg)
 	return NULL;
 }
 
-/* PCI_COMMAND |= MEMORY through the config region: vfio-pci's fault handler
- * gives SIGBUS while the (virtual) command register has memory disabled. */
-static void enable_memory(int device)
-{
-	struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
-	uint16_t cmd;
-
-	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &cfg))
-		die("VFIO_DEVICE_GET_REGION_INFO(config)");
-	if (pread(device, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		die("read PCI_COMMAND");
-	cmd |= PCI_COMMAND_MEMORY;
-	if (pwrite(device, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		die("write PCI_COMMAND");
-}
-
 static long minflt(void)
 {
 	struct rusage ru;

@@ -139,22 +139,6 @@ static void *fault_thread(void *arg)
 	return NULL;
 }
 
-/* A PCI device's BAR faults only with memory decode on in the (virtual)
- * command register: turn it on through the config region. */
-static void enable_memory(void)
-{
-	struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
-	uint16_t cmd;
-
-	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &cfg))
-		die("VFIO_DEVICE_GET_REGION_INFO(config)");
-	if (pread(device, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		die("read PCI_COMMAND");
-	cmd |= PCI_COMMAND_MEMORY;
-	if (pwrite(device, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		die("write PCI_COMMAND");
-}
-
 static void map_region(const struct vfio_device_info *info)
 {
 	struct vfio_region_info reg;
@@ -174,7 +158,7 @@ static void map_region(const struct vfio_device_info *info)
 		die("no mmappable region");
 	}
 	if (info->flags & VFIO_DEVICE_FLAGS_PCI)
-		enable_memory();
+		enable_memory(device);
 	map.index = i;
 	map.offset = reg.offset;
 	map.size = reg.size < 65536 ? reg.size : 65536;
