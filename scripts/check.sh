@@ -70,10 +70,11 @@ step "D-Bus fuzzer" env HOSTDEVD_DBUS_FUZZ_SECONDS="${HOSTDEVD_DBUS_FUZZ_SECONDS
 # The lab: our kernel booted as an emulated hypervisor host, hostdevd
 # installed in it, every scenario against the real kernel.  Cold, this builds
 # the kernel and the image (cached in $HOSTDEVD_CACHE for the next run).
-# The race suite (LIFECYCLE.md R1-R10) then runs on the debug kernel, where
-# KASAN and lockdep turn a race into a report: 2 iterations of each race in
-# CI (about 4 min after a 3 min boot; LAB_RACE_ITERATIONS overrides; `make
-# lab-race` runs 5), which keeps a cold run inside 90 min (docs/lab.md).
+# The race suite (LIFECYCLE.md R1-R15: 40, 41 and the revocation's 42) then
+# runs on the debug kernel, where KASAN and lockdep turn a race into a
+# report: 2 iterations of each race in CI (about 9 min after a 3 min boot;
+# LAB_RACE_ITERATIONS overrides; `make lab-race` runs 5), which keeps a cold
+# run inside 90 min (docs/lab.md).
 export LAB_RACE_ITERATIONS=${LAB_RACE_ITERATIONS:-2}
 lab() {   # lab TARGET [VAR=VALUE...]: its results counted under TARGET
   make --no-print-directory "$@" 2>&1 | tee "$RESULTS/$1.lab"
