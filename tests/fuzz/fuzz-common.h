@@ -48,6 +48,18 @@ fuzz_init (void)
   g_log_set_writer_func (fuzz_log_writer, NULL, NULL);
 }
 
+/* The LLVMFuzzerInitialize() of a target with nothing to set up but
+ * fuzz_init(). */
+#define FUZZ_DEFINE_INITIALIZE()                 \
+  int                                            \
+  LLVMFuzzerInitialize (int *argc, char ***argv) \
+  {                                              \
+    (void) argc;                                 \
+    (void) argv;                                 \
+    fuzz_init ();                                \
+    return 0;                                    \
+  }
+
 /* A crash found and written down (docs/hardening.md, "Known crashes") but
  * not fixed here: inputs of its class are left out so that the target
  * keeps fuzzing the rest, unless FUZZ_KNOWN_FATAL is set.  scripts/fuzz.sh

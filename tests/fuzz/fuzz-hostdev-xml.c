@@ -9,12 +9,7 @@
 #include "hdd-mdev-names.h"
 #include "hdd-pci-address.h"
 
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
+FUZZ_DEFINE_INITIALIZE ()
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -15,12 +15,7 @@
 #define UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 #define PARENT "mtty"
 
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
+FUZZ_DEFINE_INITIALIZE ()
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

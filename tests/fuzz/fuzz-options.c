@@ -8,12 +8,7 @@
 #include "hdd-error.h"
 #include "hdd-options.h"
 
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
+FUZZ_DEFINE_INITIALIZE ()
 
 static const HddOptionSpec spec[] = {
   { "group", "b" },
