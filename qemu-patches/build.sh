@@ -226,8 +226,9 @@ Description: QEMU x86_64 that reports host requests for VFIO devices
  Debian's QEMU $ver with hostdevd's series: a
  VFIO_DEVICE_REQUEST QMP event when the host kernel asks for an assigned
  device back, a VFIO_DEVICE_UNPLUG_FAILED event with the reason when the
- unplug cannot start, and no repeated attention-button presses while an
- unplug is pending. Installed as /usr/bin/qemu-system-x86_64-hostdevd next
+ unplug cannot start, no repeated attention-button presses while an
+ unplug is pending, and a surprise removal (VFIO_DEVICE_REVOKED) when the
+ host kernel revokes the device. Installed as /usr/bin/qemu-system-x86_64-hostdevd next
  to Debian's QEMU (KVM and TCG, no UI or audio); libvirt domains use it
  through <emulator>.
 EOF

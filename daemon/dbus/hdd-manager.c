@@ -150,7 +150,8 @@ on_libvirt_changed (HddLibvirt *libvirt, gpointer user_data)
 
 /* What a domain's QEMU said about a VFIO device the host wants back (the
  * events of hostdevd's QEMU series): a step of every job that is working
- * on that device, else a line in the journal. */
+ * on that device, else a line in the journal.  Only an unplug that could
+ * not start is a reason the job keeps; a revoked device is gone. */
 static void
 on_qemu_event (HddLibvirt *libvirt, const char *domain, const char *name, const char *details,
                gpointer user_data)
@@ -178,7 +179,9 @@ on_qemu_event (HddLibvirt *libvirt, const char *domain, const char *name, const 
         path = hdd_pci_address_to_object_path (&address);
     }
   if (path)
-    noted = hdd_job_table_note_qemu (self->jobs, path, text, event->reason);
+    noted = hdd_job_table_note_qemu (self->jobs, path, text,
+                                     event->kind == HDD_QEMU_EVENT_UNPLUG_FAILED ? event->reason
+                                                                                 : NULL);
   if (noted == 0)
     hdd_message (event->key, 0, "%s", text);
 }

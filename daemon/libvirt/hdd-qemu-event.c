@@ -15,6 +15,7 @@ hdd_qemu_event_free (HddQemuEvent *event)
   g_free (event->key);
   g_free (event->device);
   g_free (event->reason);
+  g_free (event->action);
   g_free (event);
 }
 
@@ -59,6 +60,8 @@ hdd_qemu_event_parse (const char  *name,
     event->kind = HDD_QEMU_EVENT_REQUEST;
   else if (g_strcmp0 (name, "VFIO_DEVICE_UNPLUG_FAILED") == 0)
     event->kind = HDD_QEMU_EVENT_UNPLUG_FAILED;
+  else if (g_strcmp0 (name, "VFIO_DEVICE_REVOKED") == 0)
+    event->kind = HDD_QEMU_EVENT_REVOKED;
   else
     {
       g_set_error (error, HDD_ERROR, HDD_ERROR_INVALID_ARGUMENT, "Not a VFIO event: %s",
@@ -83,12 +86,17 @@ hdd_qemu_event_parse (const char  *name,
     }
   o = json_node_get_object (json_parser_get_root (parser));
   if (!member (o, "path", G_TYPE_STRING, error) ||
-      !member (o, "sysfsdev", G_TYPE_STRING, error) ||
-      !member (o, "count", G_TYPE_INT64, error))
+      !member (o, "sysfsdev", G_TYPE_STRING, error))
+    return NULL;
+  if (event->kind != HDD_QEMU_EVENT_REVOKED && !member (o, "count", G_TYPE_INT64, error))
     return NULL;
   if (event->kind == HDD_QEMU_EVENT_REQUEST && !member (o, "unplug-pending", G_TYPE_BOOLEAN, error))
     return NULL;
   if (event->kind == HDD_QEMU_EVENT_UNPLUG_FAILED && !member (o, "reason", G_TYPE_STRING, error))
+    return NULL;
+  if (event->kind == HDD_QEMU_EVENT_REVOKED &&
+      (!member (o, "action", G_TYPE_STRING, error) ||
+       (json_object_has_member (o, "reason") && !member (o, "reason", G_TYPE_STRING, error))))
     return NULL;
 
   event->key = key_of_sysfsdev (json_object_get_string_member (o, "sysfsdev"));
@@ -99,7 +107,7 @@ hdd_qemu_event_parse (const char  *name,
                    json_object_get_string_member (o, "sysfsdev"));
       return NULL;
     }
-  count = json_object_get_int_member (o, "count");
+  count = json_object_get_int_member_with_default (o, "count", 0);
   event->count = (guint) CLAMP (count, 0, G_MAXUINT);
   event->device = g_strdup (json_object_get_string_member_with_default (o, "device", NULL));
   if (event->device == NULL || *event->device == '\0')
@@ -110,7 +118,9 @@ hdd_qemu_event_parse (const char  *name,
   if (event->kind == HDD_QEMU_EVENT_REQUEST)
     event->pending = json_object_get_boolean_member (o, "unplug-pending");
   else
-    event->reason = g_strdup (json_object_get_string_member (o, "reason"));
+    event->reason = g_strdup (json_object_get_string_member_with_default (o, "reason", NULL));
+  if (event->kind == HDD_QEMU_EVENT_REVOKED)
+    event->action = g_strdup (json_object_get_string_member (o, "action"));
   return g_steal_pointer (&event);
 }
 
@@ -133,6 +143,17 @@ hdd_qemu_event_describe (const HddQemuEvent *event,
     case HDD_QEMU_EVENT_UNPLUG_FAILED:
       return g_strdup_printf ("%s could not unplug %s on the host's request %u: %s", qemu,
                               event->device, event->count, event->reason);
+    case HDD_QEMU_EVENT_REVOKED:
+      if (g_strcmp0 (event->action, "surprise-removal") == 0)
+        return g_strdup_printf ("%s lost %s to the host's revocation and removed it from the "
+                                "guest (surprise removal)", qemu, event->device);
+      if (g_strcmp0 (event->action, "dead-device") == 0)
+        return g_strdup_printf ("%s lost %s to the host's revocation; it stays in the guest as "
+                                "a dead device%s%s", qemu, event->device,
+                                event->reason ? ": " : "", event->reason ? event->reason : "");
+      return g_strdup_printf ("%s lost %s to the host's revocation (%s)%s%s", qemu, event->device,
+                              event->action, event->reason ? ": " : "",
+                              event->reason ? event->reason : "");
     }
   g_return_val_if_reached (NULL);
 }

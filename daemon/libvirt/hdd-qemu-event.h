@@ -1,7 +1,9 @@
 /* What QEMU says about a VFIO device the host wants back, from the QMP
  * events of hostdevd's QEMU series (qemu-patches/): VFIO_DEVICE_REQUEST
  * for every request of the host kernel, VFIO_DEVICE_UNPLUG_FAILED when
- * QEMU could not start the unplug that the request asked for.  libvirt
+ * QEMU could not start the unplug that the request asked for,
+ * VFIO_DEVICE_REVOKED when the host revoked the device and what QEMU did
+ * with it (a surprise removal, or a dead device in the guest).  libvirt
  * forwards them (virConnectDomainQemuMonitorEventRegister) as the event's
  * name and its "data" member as JSON text; this turns them into what the
  * jobs show. */
@@ -19,20 +21,23 @@ G_BEGIN_DECLS
 #define HDD_QEMU_EVENT_MAX_DEPTH 32
 
 /* The events hostdevd listens for, as a libvirt regex. */
-#define HDD_QEMU_EVENT_REGEX "^VFIO_DEVICE_(REQUEST|UNPLUG_FAILED)$"
+#define HDD_QEMU_EVENT_REGEX "^VFIO_DEVICE_(REQUEST|UNPLUG_FAILED|REVOKED)$"
 
 typedef enum {
   HDD_QEMU_EVENT_REQUEST,        /* VFIO_DEVICE_REQUEST */
   HDD_QEMU_EVENT_UNPLUG_FAILED,  /* VFIO_DEVICE_UNPLUG_FAILED */
+  HDD_QEMU_EVENT_REVOKED,        /* VFIO_DEVICE_REVOKED */
 } HddQemuEventKind;
 
 typedef struct {
   HddQemuEventKind kind;
   char            *key;       /* the device: canonical PCI address or mdev UUID */
   char            *device;    /* QEMU's device id ("hostdev0"), the QOM path without one */
-  guint            count;     /* the host's request number */
+  guint            count;     /* the host's request number (0 for REVOKED) */
   gboolean         pending;   /* REQUEST: an unplug was pending, the guest was not asked */
-  char            *reason;    /* UNPLUG_FAILED: why */
+  char            *reason;    /* UNPLUG_FAILED: why; REVOKED: why the device stays, or NULL */
+  char            *action;    /* REVOKED: "surprise-removal", "dead-device" or what a later
+                               * QEMU says */
 } HddQemuEvent;
 
 void hdd_qemu_event_free (HddQemuEvent *event);

@@ -45,8 +45,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       FUZZ_CHECK (g_strcmp0 (canonical, event->key) == 0, "key “%s”", event->key);
     }
   FUZZ_CHECK (event->device != NULL, "no device");
-  FUZZ_CHECK ((event->kind == HDD_QEMU_EVENT_UNPLUG_FAILED) == (event->reason != NULL),
+  FUZZ_CHECK (event->kind != HDD_QEMU_EVENT_UNPLUG_FAILED || event->reason != NULL,
+              "no reason of a %d event", event->kind);
+  FUZZ_CHECK (event->kind != HDD_QEMU_EVENT_REQUEST || event->reason == NULL,
               "reason of a %d event", event->kind);
+  FUZZ_CHECK ((event->kind == HDD_QEMU_EVENT_REVOKED) == (event->action != NULL),
+              "action of a %d event", event->kind);
   words = hdd_qemu_event_describe (event, NULL);
   words_domain = hdd_qemu_event_describe (event, "l2");
   FUZZ_CHECK (words != NULL && words_domain != NULL, "not put in words");

@@ -70,6 +70,56 @@ test_unplug_failed (void)
                    "Hot-unplug failed: unsupported by the port device 'pci.2'");
 }
 
+/* The host revoked the device: QEMU removed it from a hot-pluggable slot,
+ * or kept it as a dead device and says why. */
+static void
+test_revoked (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HddQemuEvent) e =
+    hdd_qemu_event_parse ("VFIO_DEVICE_REVOKED",
+                          "{\"device\": \"hostdev0\", \"path\": \"/machine/peripheral/hostdev0\", "
+                          "\"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", "
+                          "\"action\": \"surprise-removal\"}", &error);
+  g_autoptr(HddQemuEvent) dead =
+    hdd_qemu_event_parse ("VFIO_DEVICE_REVOKED",
+                          "{\"path\": \"/machine/peripheral-anon/device[1]\", "
+                          "\"sysfsdev\": \"/sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001\", "
+                          "\"action\": \"dead-device\", "
+                          "\"reason\": \"Hot-unplug failed: unsupported by the port device 'pci.3'\"}",
+                          &error);
+  g_autoptr(HddQemuEvent) later =
+    hdd_qemu_event_parse ("VFIO_DEVICE_REVOKED",
+                          "{\"device\": \"ua-edu\", \"path\": \"/machine/peripheral/ua-edu\", "
+                          "\"sysfsdev\": \"/sys/bus/pci/devices/0000:02:00.0\", "
+                          "\"action\": \"something-new\"}", &error);
+  g_autofree char *text = NULL;
+  g_autofree char *dead_text = NULL;
+  g_autofree char *later_text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (e->kind, ==, HDD_QEMU_EVENT_REVOKED);
+  g_assert_cmpstr (e->key, ==, "0000:01:00.0");
+  g_assert_cmpstr (e->device, ==, "hostdev0");
+  g_assert_cmpstr (e->action, ==, "surprise-removal");
+  g_assert_cmpuint (e->count, ==, 0);
+  g_assert_null (e->reason);
+  text = hdd_qemu_event_describe (e, "l2");
+  g_assert_cmpstr (text, ==, "QEMU of domain l2 lost hostdev0 to the host's revocation and "
+                   "removed it from the guest (surprise removal)");
+
+  g_assert_cmpstr (dead->key, ==, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001");
+  g_assert_cmpstr (dead->action, ==, "dead-device");
+  g_assert_cmpstr (dead->reason, ==, "Hot-unplug failed: unsupported by the port device 'pci.3'");
+  dead_text = hdd_qemu_event_describe (dead, "l2");
+  g_assert_cmpstr (dead_text, ==, "QEMU of domain l2 lost /machine/peripheral-anon/device[1] to "
+                   "the host's revocation; it stays in the guest as a dead device: "
+                   "Hot-unplug failed: unsupported by the port device 'pci.3'");
+
+  later_text = hdd_qemu_event_describe (later, NULL);
+  g_assert_cmpstr (later_text, ==, "QEMU lost ua-edu to the host's revocation (something-new)");
+}
+
 /* Anything else is refused with a message that says what is wrong. */
 static void
 test_bad (void)
@@ -93,6 +143,10 @@ test_bad (void)
       "\"unplug-pending\": false}", "QEMU event without a number member \"count\"" },
     { "VFIO_DEVICE_UNPLUG_FAILED", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", "
       "\"count\": 1}", "QEMU event without a string member \"reason\"" },
+    { "VFIO_DEVICE_REVOKED", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\"}",
+      "QEMU event without a string member \"action\"" },
+    { "VFIO_DEVICE_REVOKED", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/pci/devices/0000:01:00.0\", "
+      "\"action\": \"dead-device\", \"reason\": 1}", "QEMU event without a string member \"reason\"" },
     { "VFIO_DEVICE_REQUEST", "{\"path\": \"/x\", \"sysfsdev\": \"/sys/bus/platform/devices/fake\", "
       "\"count\": 1, \"unplug-pending\": false}",
       "VFIO_DEVICE_REQUEST for /sys/bus/platform/devices/fake, which is neither a PCI device nor an mdev" },
@@ -155,6 +209,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qemu-event/request", test_request);
   g_test_add_func ("/qemu-event/request-pending-mdev", test_request_pending_mdev);
   g_test_add_func ("/qemu-event/unplug-failed", test_unplug_failed);
+  g_test_add_func ("/qemu-event/revoked", test_revoked);
   g_test_add_func ("/qemu-event/bad", test_bad);
   g_test_add_func ("/qemu-event/bounds", test_bounds);
   return g_test_run ();
