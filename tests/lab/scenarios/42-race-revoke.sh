@@ -51,13 +51,19 @@ a=$(pci_by_mac 52:54:00:12:03:00) || { fail "e1000e 52:54:00:12:03:00 not found"
 b=${a%.0}.1
 echo "rp1: $nic (group $(group_of "$nic")); rp3: $a + $b (group $(group_of "$a"))"
 
+# One iteration must cost what the race costs: under TCG on the debug kernel
+# every process started costs about a second, so the loops below start
+# only the ones the race needs (the user, the writers in the background,
+# modprobe/rmmod, a new user) and test sysfs with the shell's builtins.
+# on DEV DRIVER|none: DEV is bound to DRIVER (none: to no driver).
+on() { if [ "$2" = none ]; then [ ! -e "$sys/$1/driver" ]; else [ -e "/sys/bus/pci/drivers/$2/$1" ]; fi; }
 bind() {   # bind DEV DRIVER|none: the sequence hostdevd uses (driver_override)
     local d=$sys/$1
-    [ "$(driver_of "$1")" = "$2" ] && return 0
+    on "$1" "$2" && return 0
     [ -e "$d/driver" ] && echo "$1" > "$d/driver/unbind"
     if [ "$2" = vfio-pci ]; then echo vfio-pci > "$d/driver_override"; else echo > "$d/driver_override"; fi
     [ "$2" = none ] || echo "$1" > /sys/bus/pci/drivers_probe 2>/dev/null
-    [ "$(driver_of "$1")" = "$2" ]
+    on "$1" "$2"
 }
 lab_cleanup_add 'bind "$nic" e1000e; bind "$a" e1000e; bind "$b" none'
 lab_cleanup_add 'modprobe -r mbochs mdpy mtty 2>/dev/null'
@@ -80,27 +86,42 @@ race() {
 # hand (LAB_RACE_ITERATIONS=100) costs what the races cost.
 # link_up DEV: the netdev of DEV set up, its carrier comes (the revocation
 # left the device in a state its host driver can use).
-link_up() {
+# udev renames the new netdev (eth0 -> enp1s0) some seconds after the probe
+# on the debug kernel: wait for udev, and take the name afresh each time.
+link_up() { udevadm settle -t 30; wait_for 30 link_up_once "$1"; }
+link_up_once() {
     local n
-    n=$(ls "$sys/$1/net" 2>/dev/null | head -n1); [ -n "$n" ] || return 1
-    ip link set "$n" up && wait_for 20 grep -qx 1 "/sys/class/net/$n/carrier"
+    n=$(ls "$sys/$1/net" 2>/dev/null | head -n1)
+    [ -n "$n" ] && ip link set "$n" up 2>/dev/null && grep -qx 1 "/sys/class/net/$n/carrier" 2>/dev/null
 }
 full() { [ "$1" = 1 ] || [ "$1" = "$iters" ]; }
-vdev_of() { readlink -f "$1"/vfio-dev/vfio*; }
+# vdev_of DEVDIR: its vfio-dev in $vdev, the real path (an mdev's remove
+# takes /sys/bus/mdev/devices/UUID away while it waits for the user; the
+# device's own directory stays). cd -P resolves it without a process.
+vdev_of() { local here=$PWD; vdev=; cd -P "$1"/vfio-dev/vfio* && vdev=$PWD; cd "$here"; }
 # start_user LOG ARGS...: vfio-revokee in the background (pid in $up), ready.
 start_user() {
     local log=$1; shift
     "$revokee" "$@" > "$log" 2>&1 &
     up=$!; pids+=($up)
-    wait_for 30 grep -q 'ready:' "$log" || { cat "$log"; return 1; }
+    wait_for 30 file_has "$log" 'vfio-revokee: ready:' || { cat "$log"; return 1; }
 }
 # wait_pending VDEV WRITER_PID: the unregistration waits (release_pending=1)
-wait_pending() { wait_for 20 eval "kill -0 $2 2>/dev/null && grep -qx 1 $1/release_pending"; }
-# stop_user LOG: SIGTERM, the exit status in $urc, its summary printed
-stop_user() {
-    kill -TERM "$up" 2>/dev/null; wait "$up"; urc=$?
-    sed -n 's/.*vfio-revokee: \(summary\|revoked\|after the\|FAIL\|.* still answers\)/    \1/p' "$1"
+pending() { kill -0 "$2" 2>/dev/null && file_is "$1/release_pending" 1; }
+wait_pending() { wait_for 20 pending "$1" "$2"; }
+gone() { ! kill -0 "$1" 2>/dev/null; }   # gone PID: the writer returned
+# show_user LOG: the lines of the user's report that say what it saw
+show_user() {
+    local l
+    while IFS= read -r l; do
+        [[ $l =~ vfio-revokee:\ (summary|revoked|after\ the|FAIL|closed|.*\ still\ answers) ]] &&
+            echo "    ${l#*vfio-revokee: }"
+    done < "$1"
 }
+# count_lines LOG REGEX: how many lines of LOG match, in $n
+count_lines() { local l; n=0; while IFS= read -r l; do [[ $l =~ $2 ]] && n=$((n + 1)); done < "$1"; }
+# stop_user LOG: SIGTERM, the exit status in $urc, its summary printed
+stop_user() { kill -TERM "$up" 2>/dev/null; wait "$up"; urc=$?; show_user "$1"; }
 # revoke VDEV: write 1 to VDEV/revoke; $wr is ok or the error's text
 revoke() { write_to "$1/revoke" 1; }
 # The kernel's line for a revocation of DEV since MARK (dmesg)
@@ -108,34 +129,34 @@ revoke_logged() { dmesg_since "$1" | grep -E "$2: vfio[0-9]+ revoked by .* from 
 
 # --- R11: revoke while threads fault on a BAR mapping -------------------------
 race R11 "revoke $nic while two threads read its BAR 0 mapping"
-for i in $(seq "$iters"); do
+for ((i = 1; i <= iters; i++)); do
     bind "$nic" vfio-pci || { fail "R11.$i: bind $nic to vfio-pci"; continue; }
-    vdev=$(vdev_of $sys/$nic)
+    vdev_of "$sys/$nic"
     log=$results/R11-$i.log
     full $i && trace_start
     start_user "$log" --fault 2 "$nic" || { fail "R11.$i: vfio-revokee holds $nic"; continue; }
-    check "R11.$i: the kernel can revoke: $vdev/revoke exists, write-only, root only" \
+    full $i && check "R11.$i: the kernel can revoke: $vdev/revoke exists, write-only, root only" \
         eval "[ -f $vdev/revoke ] && [ \"\$(stat -c %a $vdev/revoke)\" = 200 ]"
     revoke "$vdev"; early=$wr
     check "R11.$i: revoke without an unregistration in progress is refused: $early" \
         test "$early" = "Device or resource busy"
-    mark=$(kmsg_mark "R11.$i")
-    ( echo "$nic" > $vfio/unbind; now_ms > "$results/R11-$i.done" ) &
+    full $i && mark=$(kmsg_mark "R11.$i")
+    ( echo "$nic" > $vfio/unbind ) &
     wp=$!; pids+=($wp)
     check "R11.$i: the unbind waits for the user (release_pending=1)" wait_pending "$vdev" $wp
-    stagger=$(( i % 4 )); sleep "0.$stagger"
+    pause "0.$(( i % 4 ))"
     revoke "$vdev"; rv=$wr
     check "R11.$i: revoke accepted while the unbind waits: $rv" test "$rv" = ok
     check "R11.$i: the unbind returns after the revocation, $nic has no driver" \
-        eval "wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ \"\$(driver_of $nic)\" = none ]"
+        eval "wait_for 30 gone $wp && on $nic none"
     check "R11.$i: the user is alive and saw POLLHUP|POLLERR" \
-        eval "kill -0 $up && wait_for 10 grep -q 'revoked: poll' $log"
-    sleep 0.5   # the fault threads read the 0xff page a while
+        eval "kill -0 $up && wait_for 10 file_has $log 'revoked: poll'"
+    pause 0.5   # the fault threads read the 0xff page a while
     full $i && check "R11.$i: e1000e probes $nic again and its link comes up" \
         eval "bind $nic e1000e && link_up $nic"
     stop_user "$log"
     check "R11.$i: the mapping reached the device before, no SIGBUS, every read after the revocation was 0xffffffff, the user closed everything (exit $urc)" \
-        eval "[ $urc = 0 ] && grep -Eq 'summary: faults: [0-9]+ reads before the revocation \([1-9][0-9]* of them not 0xffffffff.*, [1-9][0-9]* after, 0 not 0xffffffff' $log"
+        eval "[ $urc = 0 ] && file_has $log 'summary: faults: [0-9]+ reads before the revocation \\([1-9][0-9]* of them not 0xffffffff.*, [1-9][0-9]* after, 0 not 0xffffffff'"
     if full $i; then
         trace_stop "R11-$i" > /dev/null
         s=$(trace_ts "R11-$i" "vfio_device_unregister_start: $nic ")
@@ -155,35 +176,35 @@ done
 
 # --- R12: revoke while ioctls and preads are in flight ------------------------
 race R12 "revoke $nic while threads loop on GET_REGION_INFO, config pread, SET_IRQS"
-for i in $(seq "$iters"); do
+for ((i = 1; i <= iters; i++)); do
     bind "$nic" vfio-pci || { fail "R12.$i: bind $nic to vfio-pci"; continue; }
-    vdev=$(vdev_of $sys/$nic)
+    vdev_of "$sys/$nic"
     log=$results/R12-$i.log
     start_user "$log" --ioctls --fault 1 "$nic" || { fail "R12.$i: vfio-revokee holds $nic"; continue; }
     ( echo "$nic" > $vfio/unbind ) &
     wp=$!; pids+=($wp)
     check "R12.$i: the unbind waits for the user" wait_pending "$vdev" $wp
-    sleep "0.$(( i % 4 ))"
+    pause "0.$(( i % 4 ))"
     revoke "$vdev"
     check "R12.$i: revoke accepted: $wr" test "$wr" = ok
-    check "R12.$i: the unbind returns (no call in flight hangs the revocation)" \
-        wait_for 30 eval "! kill -0 $wp 2>/dev/null"
+    check "R12.$i: the unbind returns (no call in flight hangs the revocation)" wait_for 30 gone $wp
     check "R12.$i: the user is alive and saw POLLHUP|POLLERR" \
-        eval "kill -0 $up && wait_for 10 grep -q 'revoked: poll' $log"
-    sleep 0.3
+        eval "kill -0 $up && wait_for 10 file_has $log 'revoked: poll'"
+    pause 0.3
     stop_user "$log"
+    count_lines "$log" 'summary: .*: [0-9]* ok, then [1-9][0-9]* ENODEV, 0 other errors, 0 ok after ENODEV'; calls=$n
+    count_lines "$log" 'after the revocation: .* fails with ENODEV'; after=$n
     check "R12.$i: every call succeeded before and failed with ENODEV after, mmap/pread/ioctl ENODEV afterwards (exit $urc)" \
-        eval "[ $urc = 0 ] && [ \$(grep -c 'summary: .*: [0-9]* ok, then [1-9][0-9]* ENODEV, 0 other errors, 0 ok after ENODEV' $log) = 3 ] &&
-              [ \$(grep -c 'after the revocation: .* fails with ENODEV' $log) = 3 ]"
+        eval "[ $urc = 0 ] && [ $calls = 3 ] && [ $after = 3 ]"
     pids=()
 done
 
 # --- R13: revoke against the user's own close ----------------------------------
 race R13 "revoke $nic while its user closes its device, group and container fds"
 : > "$results/R13.log"
-for i in $(seq "$iters"); do
+for ((i = 1; i <= iters; i++)); do
     bind "$nic" vfio-pci || { fail "R13.$i: bind $nic to vfio-pci"; continue; }
-    vdev=$(vdev_of $sys/$nic)
+    vdev_of "$sys/$nic"
     log=$results/R13-$i.log
     start_user "$log" --ioctls --close-on-usr1 "$nic" || { fail "R13.$i: vfio-revokee holds $nic"; continue; }
     ( echo "$nic" > $vfio/unbind ) &
@@ -199,9 +220,9 @@ for i in $(seq "$iters"); do
     fi
     echo "$wr" >> "$results/R13.log"
     check "R13.$i: ($first first) revoke: $wr; the unbind returns" \
-        eval "wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ \"\$(driver_of $nic)\" = none ]"
+        eval "wait_for 30 gone $wp && on $nic none"
     wait "$up"; urc=$?
-    sed -n 's/.*vfio-revokee: \(summary\|closed\|FAIL\)/    \1/p' "$log"
+    show_user "$log"
     check "R13.$i: the user closed its fds and exited cleanly (exit $urc)" test "$urc" = 0
     pids=()
 done
@@ -213,50 +234,53 @@ check "R13: every revoke succeeded or found the wait over (EBUSY) or the device 
 # --- R14: revoke an mdev while its parent is rmmod'ed and another is created --
 race R14 "revoke an mdev (mtty, mdpy, mbochs) against rmmod of its parent and a create"
 r14=("mtty mtty-2 --ioctls" "mdpy mdpy-vga --fault 1 --ioctls" "mbochs mbochs-small --fault 1 --ioctls")
-mdev_create() { local u; new_uuid; echo "$u" > "/sys/class/mdev_bus/$1/mdev_supported_types/$2/create" && echo "$u"; }
-for i in $(seq "$iters"); do
+mdev_create() { new_uuid; echo "$u" > "/sys/class/mdev_bus/$1/mdev_supported_types/$2/create"; }
+no_mdev() { local g=("$mdevs"/*); [ ! -e "${g[0]}" ]; }
+for ((i = 1; i <= iters; i++)); do
   for k in 0 1 2; do
     set -- ${r14[$k]}; parent=$1 type=$2; shift 2
     n="R14.$i.$parent"
     modprobe "$parent" || { fail "$n: modprobe $parent"; continue; }
-    u=$(mdev_create "$parent" "$type") || { fail "$n: create a $type mdev"; continue; }
-    vdev=$(vdev_of $mdevs/$u)
+    mdev_create "$parent" "$type" || { fail "$n: create a $type mdev"; continue; }
+    u1=$u
+    vdev_of "$mdevs/$u1"
     log=$results/$n.log
-    start_user "$log" "$@" "$u" || { fail "$n: vfio-revokee holds $u"; continue; }
-    ( write_to "$mdevs/$u/remove" 1; echo "$wr" > "$results/$n-remove" ) &
+    start_user "$log" "$@" "$u1" || { fail "$n: vfio-revokee holds $u1"; continue; }
+    ( write_to "$mdevs/$u1/remove" 1; echo "$wr" > "$results/$n-remove" ) &
     wp=$!; pids+=($wp)
     check "$n: the remove waits for the user" wait_pending "$vdev" $wp
     ( rmmod "$parent" 2> "$results/$n-rmmod"; echo "rc=$?" >> "$results/$n-rmmod" ) & mp=$!
-    ( mdev_create "$parent" "$type" > "$results/$n-u2" ) & cp=$!
+    ( mdev_create "$parent" "$type" && echo "$u" > "$results/$n-u2" ) & cp=$!
     revoke "$vdev"; rv=$wr
     wait $mp $cp
-    u2=$(cat "$results/$n-u2")
+    u2=; read -r u2 < "$results/$n-u2"
     check "$n: revoke accepted: $rv" test "$rv" = ok
-    check "$n: the remove returns: $(cat "$results/$n-remove" 2>/dev/null), $u is gone" \
-        eval "wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ ! -e $mdevs/$u ]"
-    check "$n: rmmod $parent refused while the user holds the revoked fd: $(tr '\n' ' ' < "$results/$n-rmmod")" \
-        eval "grep -q 'rc=[1-9]' '$results/$n-rmmod' && [ -d /sys/module/$parent ]"
+    check "$n: the remove returns, $u1 is gone" \
+        eval "wait_for 30 gone $wp && [ ! -e $mdevs/$u1 ]"
+    mapfile -t rm_out < "$results/$n-rmmod"; rm_out=${rm_out[*]}
+    check "$n: rmmod $parent refused while the user holds the revoked fd: $rm_out" \
+        eval "[[ \$rm_out =~ rc=[1-9] ]] && [ -d /sys/module/$parent ]"
     check "$n: the other $type mdev was created (${u2:-none}) and opens" \
         eval "[ -n '$u2' ] && '$tools/vfio-race' group-devices $u2 > '$results/$n-u2.log' 2>&1"
     check "$n: the user is alive and saw POLLHUP|POLLERR" \
-        eval "kill -0 $up && wait_for 10 grep -q 'revoked: poll' $log"
-    sleep 0.3
+        eval "kill -0 $up && wait_for 10 file_has $log 'revoked: poll'"
+    pause 0.3
     stop_user "$log"
     check "$n: the user's calls failed with ENODEV after, mappings read 0xffffffff, it closed everything (exit $urc)" \
-        eval "[ $urc = 0 ] && ! grep -q FAIL $log"
+        eval "[ $urc = 0 ] && ! file_has $log FAIL"
     [ -n "$u2" ] && write_to "$mdevs/$u2/remove" 1
     check "$n: once the user is gone rmmod $parent succeeds, nothing left" \
-        eval "rmmod $parent && [ -z \"\$(ls $mdevs)\" ]"
+        eval "rmmod $parent && no_mdev"
     pids=()
   done
 done
 
 # --- R15: revoke one function of a group whose other function is held ----------
 race R15 "revoke $a while the same user holds $b (one IOMMU group)"
-for i in $(seq "$iters"); do
+g=$(group_of "$a")
+for ((i = 1; i <= iters; i++)); do
     bind "$a" vfio-pci && bind "$b" vfio-pci || { fail "R15.$i: bind $a and $b to vfio-pci"; continue; }
-    vdev=$(vdev_of $sys/$a)
-    g=$(group_of "$a")
+    vdev_of "$sys/$a"
     log=$results/R15-$i.log
     start_user "$log" --fault 1 --ioctls "$a" "$b" || { fail "R15.$i: vfio-revokee holds $a and $b"; continue; }
     ( echo "$a" > $vfio/unbind ) &
@@ -264,13 +288,13 @@ for i in $(seq "$iters"); do
     check "R15.$i: the unbind of $a waits for the user" wait_pending "$vdev" $wp
     revoke "$vdev"
     check "R15.$i: revoke accepted: $wr; the unbind of $a returns" \
-        eval "[ '$wr' = ok ] && wait_for 30 eval '! kill -0 $wp 2>/dev/null' && [ \"\$(driver_of $a)\" = none ]"
-    check "R15.$i: e1000e cannot take $a while the user owns group $g (DMA isolation): $(driver_of "$a")" \
+        eval "[ '$wr' = ok ] && wait_for 30 gone $wp && on $a none"
+    check "R15.$i: e1000e cannot take $a while the user owns group $g (DMA isolation)" \
         eval "! bind $a e1000e && [ -c /dev/vfio/$g ]"
-    sleep 0.3
+    pause 0.3
     stop_user "$log"
     check "R15.$i: $b kept working after $a was revoked, the user closed everything (exit $urc)" \
-        eval "[ $urc = 0 ] && grep -q '$b (same group) still answers' $log"
+        eval "[ $urc = 0 ] && file_has $log '$b \\(same group\\) still answers'"
     if full $i; then
         check "R15.$i: once the user is gone, e1000e probes $a" bind "$a" e1000e
         bind "$b" none

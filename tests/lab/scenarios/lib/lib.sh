@@ -65,9 +65,23 @@ driver_of() { local d=/sys/bus/pci/devices/$1/driver; [ -e "$d" ] && basename "$
 # scenario calls it lost, not performance goals: generous, because a loaded
 # 2-core machine makes L2 (TCG in TCG) boot in 4 min instead of 1.
 wait_for() {   # wait_for SECONDS command...: poll every 0.1 s
-    local end=$(( $(now_ms) + $1 * 1000 )); shift
-    until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.1; done
+    local end=$(( ${EPOCHREALTIME/[.,]/} + $1 * 1000000 )); shift
+    until "$@"; do (( ${EPOCHREALTIME/[.,]/} < end )) || return 1; pause 0.1; done
 }
+# pause SECONDS: sleep without a process. Under TCG every process costs
+# (about a second each on the debug kernel, KASAN), and wait_for's loop
+# started two (awk for the clock, sleep) per poll. A read with a timeout on
+# a pipe nobody writes: the pipe opened read-write never reaches EOF.
+exec {lab_pause_fd}<> <(:)
+pause() { read -rt "$1" -u "$lab_pause_fd" _; return 0; }
+# file_is FILE VALUE: the first line of FILE is VALUE (a sysfs attribute),
+# file_has FILE REGEX: a line of FILE matches REGEX; both without a process.
+file_is() { local v; read -r v < "$1" && [ "$v" = "$2" ]; } 2>/dev/null
+file_has() {
+    local l
+    while IFS= read -r l || [ -n "$l" ]; do [[ $l =~ $2 ]] && return 0; done < "$1"
+    return 1
+} 2>/dev/null
 
 # now VAR: the time in nanoseconds into VAR, from the shell's own clock
 # ($EPOCHREALTIME has microseconds): no process, where $(date +%s%N) costs
