@@ -15,6 +15,10 @@
 #     device go, the job completes
 #  7. graceful unplug of the mdev: remove while L2 holds it, which needs the
 #     mtty request patch of kernel/patches (upstream 6.12 blocks forever)
+#  8. a guest that cannot let go: a second mdev in a slot that cannot
+#     hot-unplug; `hostdevctl unplug --policy revoke` revokes it at the
+#     deadline (kernel patches 7-10), hostdevd's QEMU keeps it as a dead
+#     device and says so, L2 keeps running
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 step() { printf '\n== %s\n' "$1"; shift; [ $# -gt 0 ] && printf '   %s\n' "$@"; }
@@ -29,6 +33,9 @@ modprobe -a vfio-pci mtty
 lab_cleanup_add 'l2_save_logs "$results"'
 lab_cleanup_add '[ "$(driver_of "$nic")" = vfio-pci ] && hostdevctl restore "$nic" >/dev/null 2>&1'
 lab_cleanup_add '[ -n "${uuid:-}" ] && mdev_remove_if_there "$uuid"'
+lab_cleanup_add '[ -n "${uuid2:-}" ] && mdev_remove_if_there "$uuid2"'
+dropin=/etc/systemd/system/hostdevd.service.d/revoke.conf
+lab_cleanup_add '[ -e $dropin ] && { rm -f $dropin; systemctl daemon-reload; systemctl restart hostdevd; }'
 lab_cleanup_add l2_destroy
 
 step "1. The devices hostdevd sees" \
@@ -52,8 +59,10 @@ step "3. Create an mtty mdev" \
      "Job. mdevctl and libvirt see it, as they see hostdevd's definitions."
 uuid=$(cat /proc/sys/kernel/random/uuid)
 run hostdevctl types
+uuid2=$(cat /proc/sys/kernel/random/uuid)
 run hostdevctl mdev create mtty mtty-2 --uuid "$uuid"
-check "mdev $uuid exists" test -d "/sys/bus/mdev/devices/$uuid"
+run hostdevctl mdev create mtty mtty-1 --uuid "$uuid2"
+check "mdevs $uuid and $uuid2 exist" test -d "/sys/bus/mdev/devices/$uuid" -a -d "/sys/bus/mdev/devices/$uuid2"
 run hostdevctl mdev list
 run mdevctl list
 run virsh nodedev-list --cap mdev
@@ -61,8 +70,13 @@ check "libvirt lists mdev $uuid" eval "virsh nodedev-list --cap mdev | grep -q $
 
 step "4. Give both to a nested guest with virsh attach-device" \
      "L2 is a TCG guest under libvirt in this (emulated) host. managed='no':" \
-     "hostdevd did the binding, libvirt only attaches; they never fight."
-check "virsh define l2" l2_define
+     "hostdevd did the binding, libvirt only attaches; they never fight." \
+     "(The second mdev is in L2 from boot, in a root port without hot-plug.)"
+{
+    echo "<controller type='pci' index='3' model='pcie-root-port'><target hotplug='off'/></controller>"
+    l2_hostdev_mdev "$uuid2" | sed "s|</hostdev>|  <alias name='ua-stuck'/>\n  <address type='pci' bus='0x03' slot='0x00' function='0x0'/>\n</hostdev>|"
+} > /tmp/story-stuck.xml
+check "virsh define l2" eval "l2_define && sed -i '/<\/devices>/e cat /tmp/story-stuck.xml' /tmp/l2.xml && l2_redefine"
 t=$(now_ms)
 check "virsh start l2" virsh -q start l2
 check "L2 booted" wait_for 600 l2_ready
@@ -108,7 +122,7 @@ check "the restore job completed" test "$rc" = 0
 check "its steps were printed once each" test -z "$(sort "$results/restore.txt" | uniq -d)"
 check "L2 saw the e1000e leave again" wait_for 60 eval "[ \$(l2_count remove 8086:10d3) = 2 ]"
 check "$nic is back on e1000e" test "$(driver_of "$nic")" = e1000e
-check "libvirt's live XML has one hostdev left (the mdev)" test "$(virsh dumpxml l2 | grep -c '<hostdev ')" = 1
+check "libvirt's live XML has the two mdevs left" test "$(virsh dumpxml l2 | grep -c '<hostdev ')" = 2
 check "the kernel relayed the request to QEMU" eval "dmesg | grep -q '$nic: Relaying device request to user'"
 check "hostdevd's QEMU reported it (VFIO_DEVICE_REQUEST), and the job shows that" \
     grep -q "QEMU of domain l2 got the host's request 1 for " "$results/restore.txt"
@@ -127,4 +141,30 @@ check "L2 saw the mtty leave" wait_for 60 l2_saw remove 4348:3253
 check "the kernel relayed the request for the mdev" eval "dmesg | grep -q '$uuid: Relaying device request to user'"
 check "hostdevd's QEMU reported it, and the job shows that" \
     grep -q "QEMU of domain l2 got the host's request 1 for " "$results/mdev-remove.txt"
+
+step "8. A guest that cannot let go: revoke it (kernel patches 7-10)" \
+     "The second mdev is in a slot that cannot hot-unplug: libvirt cannot detach" \
+     "it, QEMU cannot ask the guest, the kernel's remove would wait for ever." \
+     "With --policy revoke, at the deadline hostdevd revokes it from QEMU: the" \
+     "device goes, QEMU and the guest live on (hostdevd's QEMU keeps a dead" \
+     "device and says so). The operator allows it with a drop-in (CAP_SYS_ADMIN)."
+mkdir -p "${dropin%/*}"
+printf '[Service]\nCapabilityBoundingSet=CAP_SYS_ADMIN\n' > $dropin
+run cat $dropin
+systemctl daemon-reload && systemctl restart hostdevd
+pid=$(cat /run/libvirt/qemu/l2.pid)
+beats=$(grep -c '^L2: alive' "$L2_LOG")
+t=$(now_ms)
+run hostdevctl unplug "$uuid2" --policy revoke --deadline 10 | tee "$results/revoke.txt"
+rc=${PIPESTATUS[0]}
+echo "   unplug took $(( $(now_ms) - t )) ms"
+check "the unplug job completed: the kernel revoked the mdev from QEMU (pid $pid) at the deadline" \
+    eval "[ $rc = 0 ] && grep -q 'The kernel revoked mdev $uuid2 from qemu-system-x86 (pid $pid) of domain l2' $results/revoke.txt"
+check "the mdev is gone" test ! -e "/sys/bus/mdev/devices/$uuid2"
+check "hostdevd's QEMU said it keeps a dead device (the job's steps or the journal)" \
+    wait_for 20 eval "grep -q 'lost ua-stuck to the host.s revocation; it stays in the guest' $results/revoke.txt ||
+                      journalctl -u hostdevd -n 50 | grep -q 'lost ua-stuck to the host.s revocation; it stays in the guest'"
+check "L2 keeps running: its heartbeat goes on, same QEMU (pid $pid)" \
+    eval "wait_for 30 eval '[ \$(grep -c \"^L2: alive\" $L2_LOG) -gt $beats ]' && [ \"\$(virsh domstate l2)\" = running ] &&
+          [ \"\$(cat /run/libvirt/qemu/l2.pid)\" = $pid ]"
 finish
