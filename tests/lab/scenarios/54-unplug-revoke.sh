@@ -90,7 +90,7 @@ l2_with() {   # l2_with EMULATOR MDEV(yes|no): define L2 with the e1000e (and th
 }
 # l2_boot: start L2 and the QMP listener, wait until L2 runs its loops
 l2_boot() {
-    : > "$events"
+    touch "$events"   # both boots append: the file keeps all of QEMU's events
     virsh -q start l2 || return 1
     virsh qemu-monitor-event l2 --loop --timestamp >> "$events" 2>&1 &
     pids+=($!)
