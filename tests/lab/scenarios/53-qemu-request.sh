@@ -22,8 +22,7 @@
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
-check "hostdevd's QEMU is installed in the lab" test "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd
-[ "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd ] || finish
+l2_needs_hostdevd_qemu
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 edu=

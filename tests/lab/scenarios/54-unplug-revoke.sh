@@ -27,8 +27,7 @@
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
-check "hostdevd's QEMU is installed in the lab" test "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd
-[ "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd ] || finish
+l2_needs_hostdevd_qemu
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 nic_orig=$(driver_of "$nic")
@@ -110,8 +109,7 @@ check "hostdevd shows both in domain l2" \
 echo "== A: hostdevctl unplug $uuid --policy revoke --deadline 10"
 beats=$(alive)
 mark="lab: 54-unplug-revoke A $(now_ms)"; echo "$mark" > /dev/kmsg
-hostdevctl unplug "$uuid" --policy revoke --deadline 10 --json > "$results/unplug-mdev.json"; rc=$?
-job_steps "$results/unplug-mdev.json" | tee "$results/unplug-mdev-steps.txt" | sed 's/^/  /'
+unplug_job unplug-mdev "$uuid" --policy revoke --deadline 10
 check "the unplug job completed (revoke at the deadline)" \
     eval "[ $rc = 0 ] && [ \"\$(job_json $results/unplug-mdev.json 'j[\"state\"]')\" = completed ]"
 check "its steps: the deadline, revoked from QEMU (pid $pid) of domain l2, the device free" eval "
@@ -136,8 +134,7 @@ check "L2 still runs (heartbeat after the revoke), same QEMU (pid $pid)" \
 # ---- B: the e1000e, in a slot that cannot hot-unplug: a dead device ----
 echo "== B: hostdevctl unplug $nic --policy revoke --deadline 10 (L2 reads it meanwhile)"
 beats=$(alive)
-hostdevctl unplug "$nic" --policy revoke --deadline 10 --json > "$results/unplug-nic.json"; rc=$?
-job_steps "$results/unplug-nic.json" | tee "$results/unplug-nic-steps.txt" | sed 's/^/  /'
+unplug_job unplug-nic "$nic" --policy revoke --deadline 10
 check "the unplug job completed: $nic back on $nic_orig" \
     eval "[ $rc = 0 ] && [ \"\$(job_json $results/unplug-nic.json 'j[\"state\"]')\" = completed ] && [ \"\$(driver_of $nic)\" = $nic_orig ]"
 check "its steps: libvirt could not detach it, revoked from QEMU (pid $pid) of domain l2" eval "
@@ -170,8 +167,7 @@ check "L2 on /usr/bin/qemu-system-x86_64 with the e1000e, booted" \
     eval "l2_with /usr/bin/qemu-system-x86_64 no && l2_boot && wait_for 60 touch_saw 10d38086 0x.*"
 pid=$(cat /run/libvirt/qemu/l2.pid)
 beats=$(alive)
-hostdevctl unplug "$nic" --policy revoke --deadline 10 --json > "$results/unplug-debian.json"; rc=$?
-job_steps "$results/unplug-debian.json" | tee "$results/unplug-debian-steps.txt" | sed 's/^/  /'
+unplug_job unplug-debian "$nic" --policy revoke --deadline 10
 check "the unplug job completed: $nic back on $nic_orig" \
     eval "[ $rc = 0 ] && [ \"\$(driver_of $nic)\" = $nic_orig ]"
 check "the VM keeps running on Debian's QEMU (heartbeat, same pid $pid)" \

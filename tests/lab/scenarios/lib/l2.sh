@@ -11,6 +11,12 @@ L2_EMULATOR=/usr/bin/qemu-system-x86_64-hostdevd
 [ -x $L2_EMULATOR ] || L2_EMULATOR=/usr/bin/qemu-system-x86_64
 
 l2_assets() { [ -f $L2_DIR/bzImage ] && [ -f $L2_DIR/initramfs.cpio.gz ]; }
+# l2_needs_hostdevd_qemu: a check that L2 runs on hostdevd's QEMU; the
+# scenario ends here when it cannot.
+l2_needs_hostdevd_qemu() {
+    check "hostdevd's QEMU is installed in the lab" test "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd
+    [ "$L2_EMULATOR" = /usr/bin/qemu-system-x86_64-hostdevd ] || finish
+}
 # l2_destroy: domain "l2" stopped and undefined, quietly (none is fine).
 l2_destroy() { virsh -q destroy l2 >/dev/null 2>&1; virsh -q undefine l2 >/dev/null 2>&1; }
 

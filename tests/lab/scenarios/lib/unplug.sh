@@ -42,6 +42,15 @@ j = json.load(open(sys.argv[1])); v = eval(sys.argv[2]); print("" if v is None e
 }
 # job_steps FILE: the steps of that job, one a line, as the report quotes them
 job_steps() { job_json "$1" '"\n".join(s["text"] for s in j["steps"])'; }
+# unplug_job NAME DEV ARGS...: hostdevctl unplug DEV ARGS --json into
+# $results/NAME.json, its steps printed and in $results/NAME-steps.txt; its
+# exit status in $rc
+unplug_job() {
+    local name=$1 dev=$2
+    shift 2
+    hostdevctl unplug "$dev" "$@" --json > "$results/$name.json"; rc=$?
+    job_steps "$results/$name.json" | tee "$results/$name-steps.txt" | sed 's/^/  /'
+}
 job_prop() {   # job_prop ID PROPERTY: a property of a live job, over D-Bus
     busctl get-property org.hostdevd1 "/org/hostdevd1/jobs/$1" org.hostdevd1.Job "$2" |
         sed -E 's/^[a-z]+ //; s/^"(.*)"$/\1/'
