@@ -37,6 +37,7 @@ typedef struct {
   gint64            deadline;      /* monotonic */
   gboolean          revoke_tried;  /* policy revoke wrote the kernel's revoke */
   char             *revoked_from;  /* whom the kernel revoked it from, NULL if not */
+  char             *revoke_who;    /* its holders, found while the release starts */
 } Run;
 
 HddUnplug *
@@ -76,6 +77,7 @@ run_clear (Run *r)
   hdd_domain_info_free (r->domain);
   g_free (r->refusal);
   g_free (r->revoked_from);
+  g_free (r->revoke_who);
 }
 
 static double
@@ -492,7 +494,7 @@ describe_users (Run *r)
 static void
 revoke_users (Run *r)
 {
-  g_autofree char *who = describe_users (r);
+  g_autofree char *who = r->revoke_who ? g_steal_pointer (&r->revoke_who) : describe_users (r);
   g_autoptr(GError) error = NULL;
   guint id = hdd_job_get_id (r->job);
 
@@ -579,6 +581,11 @@ release_kernel (Run *r, GError **error)
       gint64 now = g_get_monotonic_time ();
       gint64 until = now + HDD_UNPLUG_TICK_MS * 1000;
 
+      /* Whom it will be revoked from: the scan of /proc takes a while
+       * (half a second under TCG), so it runs while the kernel's release
+       * starts in the writer thread, not after it waits. */
+      if (to_be_revoked && r->revoke_who == NULL)
+        r->revoke_who = describe_users (r);
       /* The kernel accepts a revoke only while its release waits. */
       if (to_be_revoked && hdd_vfio_sysfs_release_pending (r->release_state))
         revoke_users (r);
