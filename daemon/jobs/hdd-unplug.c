@@ -92,6 +92,8 @@ scan_holders (Run *r)
   return hdd_holders_scan ((const char * const *) r->nodes);
 }
 
+static char *describe_holders (Run *r, GPtrArray *holders);
+
 /* Progress of a waiting job: the share of its deadline that has passed,
  * between what planning took and the end. */
 static void
@@ -328,7 +330,21 @@ next_guest_event (Run *r, HddLibvirtWatch *watch, HddUnplugEvent *event)
       break;
     }
 
+  /* At the deadline the policy comes first: the scan of /proc takes a
+   * while under load, and a release the guest made meanwhile shows in
+   * the kernel's release, which finds nobody to wait for. */
+  if (!r->m.deadline_passed && g_get_monotonic_time () >= r->deadline)
+    {
+      *event = HDD_UNPLUG_EVENT_DEADLINE;
+      return TRUE;
+    }
   holders = scan_holders (r);
+  /* Whom a revoke at the deadline would be from, ready before it */
+  if (r->u->options.policy == HDD_UNPLUG_POLICY_REVOKE && holders->len > 0)
+    {
+      g_free (r->revoke_who);
+      r->revoke_who = describe_holders (r, holders);
+    }
   if (r->had_holders && holders->len == 0)
     {
       if (r->holders_gone == 0)
@@ -464,9 +480,8 @@ wait_for_writer (Writer *w, gint64 until)
 /* "qemu-system-x86 (pid 1234) of domain guest": the processes that hold
  * the device, each once, and the domain whose QEMU it is. */
 static char *
-describe_users (Run *r)
+describe_holders (Run *r, GPtrArray *holders)
 {
-  g_autoptr(GPtrArray) holders = scan_holders (r);
   g_autoptr(GString) text = g_string_new (NULL);
   guint32 last = 0;
 
@@ -484,6 +499,14 @@ describe_users (Run *r)
   if (r->domain)
     g_string_append_printf (text, " of domain %s", r->domain->name);
   return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static char *
+describe_users (Run *r)
+{
+  g_autoptr(GPtrArray) holders = scan_holders (r);
+
+  return describe_holders (r, holders);
 }
 
 /* Policy revoke, once the kernel's release waits for the holders
