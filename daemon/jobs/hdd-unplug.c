@@ -381,6 +381,7 @@ ask_guest (Run *r, HddUnplugAction *action, GError **error)
   g_autoptr(HddLibvirtWatch) watch = hdd_libvirt_watch_new (u->libvirt, r->domain->uuid,
                                                             r->hostdev->alias);
   g_autoptr(GError) local = NULL;
+  double left;
   g_autofree char *waiting = g_strdup_printf ("Waiting for domain %s to unplug %s",
                                               domain, r->name);
 
@@ -393,9 +394,13 @@ ask_guest (Run *r, HddUnplugAction *action, GError **error)
       *action = hdd_unplug_machine_next (&r->m, HDD_UNPLUG_EVENT_GUEST_REFUSED, FALSE);
       return TRUE;
     }
-  hdd_job_step (r->job, "Libvirt asked the guest of domain %s to unplug %s; waiting for it "
-                "(deadline in %.0f s)", domain, r->name,
-                (double) (r->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC);
+  left = (double) (r->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
+  if (left >= 0.5)
+    hdd_job_step (r->job, "Libvirt asked the guest of domain %s to unplug %s; waiting for it "
+                  "(deadline in %.0f s)", domain, r->name, left);
+  else
+    hdd_job_step (r->job, "Libvirt asked the guest of domain %s to unplug %s; the deadline "
+                  "passed while libvirt asked", domain, r->name);
   hdd_job_watch_holders (r->job, u->key, (const char * const *) r->nodes, r->release_state);
 
   for (;;)

@@ -25,6 +25,7 @@
 # LAB_BENCH_IGNORE_CYCLES (default 3) cycles of revoke, 2 of destroy-domain,
 # 1 of virsh; LAB_BENCH_DEADLINE (default 10) s; LAB_BENCH_VIRSH_WAIT (60) s.
 cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh && . ../scenarios/lib/l2.sh && . ../scenarios/lib/unplug.sh
+L2_HOTPLUG=pciehp   # pciehp's slots (tests/lab/scenarios/lib/l2.sh)
 results=${LAB_RESULTS:-/tmp}
 . ../scenarios/lib/request.sh
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }

@@ -5,6 +5,7 @@
 # leaving (its serial log). Needs /tmp/lab/nested/{bzImage,initramfs.cpio.gz},
 # which lab.py copies in when `kernel/build.sh --variant nested` has run.
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh
+L2_HOTPLUG=pciehp   # pciehp's slots (tests/lab/scenarios/lib/l2.sh)
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 log=$L2_LOG
 results=${LAB_RESULTS:-/tmp}

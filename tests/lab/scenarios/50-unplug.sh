@@ -9,6 +9,7 @@
 # domain and hostdevd's view follows; `hostdevctl detach` detaches through
 # libvirt only.
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
+L2_HOTPLUG=pciehp   # pciehp's slots (tests/lab/scenarios/lib/l2.sh)
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 

@@ -13,6 +13,7 @@
 #    `--policy destroy-domain --deadline 15` destroys l2 at the deadline
 #    (logged as a warning) and the device is free.
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
+L2_HOTPLUG=pciehp   # pciehp's slots (tests/lab/scenarios/lib/l2.sh)
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 

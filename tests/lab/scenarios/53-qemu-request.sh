@@ -20,6 +20,7 @@
 #    reason (logged once in QEMU's log, not every 10 s); the Job shows the
 #    reason while it waits, then destroys the domain at the deadline.
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
+L2_HOTPLUG=pciehp   # pciehp's slots (tests/lab/scenarios/lib/l2.sh)
 results=${LAB_RESULTS:-/tmp}
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 l2_needs_hostdevd_qemu

@@ -20,6 +20,7 @@
 #     deadline (kernel patches 7-10), hostdevd's QEMU keeps it as a dead
 #     device and says so, L2 keeps running
 cd "$(dirname "$0")" && . ./lib/lib.sh && . ./lib/l2.sh && . ./lib/unplug.sh
+L2_HOTPLUG=pciehp   # pciehp's slots (tests/lab/scenarios/lib/l2.sh)
 results=${LAB_RESULTS:-/tmp}
 step() { printf '\n== %s\n' "$1"; shift; [ $# -gt 0 ] && printf '   %s\n' "$@"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
