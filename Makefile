@@ -104,7 +104,7 @@ lab-race: lab-deps lab-install
 # tables, never pass/fail on speed (docs/bench.md). LAB_BENCH_CYCLES sets the cycles per path.
 # bench-ignoring boots L2 for each of its 6 cycles: about 13 min, hence the timeout.
 bench: lab-deps lab-install bench-testbed
-	tests/lab/lab.py check --scenario-timeout 1500 --destdir $(LAB_DESTDIR) bench-mdev-cycles.sh bench-request.sh bench-unplug.sh bench-revoke.sh bench-ignoring.sh
+	tests/lab/lab.py check --scenario-timeout 1500 --destdir $(LAB_DESTDIR) bench-paths.sh bench-request.sh bench-unplug.sh bench-revoke.sh bench-ignoring.sh
 
 # The scale benchmark (issue 17, P5) on the umockdev testbed of the D-Bus
 # tests: empty, 1k and 10k devices with their mdevs (docs/bench.md).

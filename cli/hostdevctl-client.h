@@ -10,7 +10,10 @@ G_BEGIN_DECLS
 
 typedef struct {
   GDBusConnection    *connection;
-  HddDbusManager     *manager;         /* /org/hostdevd1, not a managed object */
+  HddDbusManager     *manager;         /* /org/hostdevd1 for calls: no properties */
+  HddDbusManager     *manager_full;    /* ... with its properties: only once asked for */
+  char               *owner;           /* the daemon's unique name, from its Ping */
+  guint               owner_watch;     /* NameOwnerChanged of owner: it left */
   GDBusObjectManager *object_manager;  /* every object: only once asked for */
 } HdcClient;
 
@@ -25,6 +28,19 @@ void hdc_client_free (HdcClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdcClient, hdc_client_free)
 
 GDBusConnection *hdc_client_get_connection (HdcClient *client);
+
+/* Whether the daemon that answered hdc_client_new() left the bus since
+ * (a proxy made on its unique name does not follow its owner): known to
+ * the connection, for hdc_job_wait(). */
+gboolean hdc_client_daemon_left (GDBusConnection *connection);
+/* ... and @loop (NULL: none) is quit when it leaves. */
+void hdc_client_quit_if_daemon_leaves (GDBusConnection *connection,
+                                       GMainLoop       *loop);
+
+/* The Manager with its properties, following the daemon's name (a proxy
+ * of its own, made on the first call); client->manager is for calls only. */
+HddDbusManager *hdc_client_get_manager_full (HdcClient *client,
+                                             GError   **error);
 
 /* Every object of the daemon (GetManagedObjects, then kept current): made
  * on the first call.  NULL with @error when the daemon does not answer. */

@@ -191,21 +191,6 @@ on_completed (HddDbusJob *job,
   g_main_loop_quit (w->loop);
 }
 
-static void
-on_name_owner (GObject    *object,
-               GParamSpec *pspec,
-               gpointer    user_data)
-{
-  Waiter *w = user_data;
-  g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (w->job));
-
-  if (owner == NULL)
-    {
-      w->vanished = TRUE;
-      g_main_loop_quit (w->loop);
-    }
-}
-
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -271,7 +256,7 @@ hdc_job_wait (HddDbusJob *job,
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
   guint sigint, sigterm;
-  gulong props_id, completed_id, owner_id;
+  gulong props_id, completed_id;
   int status;
 
   w.job = job;
@@ -284,7 +269,10 @@ hdc_job_wait (HddDbusJob *job,
 
   props_id = g_signal_connect (job, "g-properties-changed", G_CALLBACK (on_properties_changed), &w);
   completed_id = g_signal_connect (job, "completed", G_CALLBACK (on_completed), &w);
-  owner_id = g_signal_connect (job, "notify::g-name-owner", G_CALLBACK (on_name_owner), &w);
+  /* The job's proxy is on the daemon's unique name (hdc_client_open_job()),
+   * which hdc_client_new() watches: the loop ends if the daemon leaves, and
+   * the flag says whether it left before. */
+  hdc_client_quit_if_daemon_leaves (g_dbus_proxy_get_connection (G_DBUS_PROXY (job)), loop);
   /* Ctrl+C stops the waiting, not the job: say how to get back to it. */
   sigint = g_unix_signal_add (SIGINT, on_signal, &w);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, &w);
@@ -292,9 +280,7 @@ hdc_job_wait (HddDbusJob *job,
   show_progress (&w);
   if (!hdc_job_state_is_final (hdd_dbus_job_get_state (job)))
     {
-      g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (job));
-
-      if (owner == NULL)
+      if (hdc_client_daemon_left (g_dbus_proxy_get_connection (G_DBUS_PROXY (job))))
         w.vanished = TRUE;
       else
         g_main_loop_run (loop);
@@ -304,7 +290,10 @@ hdc_job_wait (HddDbusJob *job,
   g_source_remove (sigterm);
   g_signal_handler_disconnect (job, props_id);
   g_signal_handler_disconnect (job, completed_id);
-  g_signal_handler_disconnect (job, owner_id);
+  hdc_client_quit_if_daemon_leaves (g_dbus_proxy_get_connection (G_DBUS_PROXY (job)), NULL);
+  if (!w.completed && !w.interrupted && !hdc_job_state_is_final (hdd_dbus_job_get_state (job)) &&
+      hdc_client_daemon_left (g_dbus_proxy_get_connection (G_DBUS_PROXY (job))))
+    w.vanished = TRUE;
   clear_line (&w);
 
   if (w.interrupted)

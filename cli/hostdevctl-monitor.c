@@ -192,13 +192,15 @@ hdc_cmd_monitor (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autofree char *owner = NULL;
   GDBusObjectManager *all = NULL;
+  HddDbusManager *manager = NULL;
   guint sigint, sigterm;
 
   if (!hdc_options_parse (context, "monitor", &argc, &argv, 0, NULL))
     return HDC_EXIT_USAGE;
 
   client = hdc_client_new (&error);
-  if (client == NULL || (all = hdc_client_get_object_manager (client, &error)) == NULL)
+  if (client == NULL || (all = hdc_client_get_object_manager (client, &error)) == NULL ||
+      (manager = hdc_client_get_manager_full (client, &error)) == NULL)
     return hdc_output_fail (error);
 
   loop = g_main_loop_new (NULL, FALSE);
@@ -211,7 +213,7 @@ hdc_cmd_monitor (int argc, char **argv)
   g_signal_connect (all, "interface-proxy-signal",
                     G_CALLBACK (on_proxy_signal), NULL);
   g_signal_connect (all, "notify::name-owner", G_CALLBACK (on_name_owner), NULL);
-  g_signal_connect (client->manager, "g-properties-changed",
+  g_signal_connect (manager, "g-properties-changed",
                     G_CALLBACK (on_manager_properties_changed), NULL);
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
@@ -220,8 +222,8 @@ hdc_cmd_monitor (int argc, char **argv)
    * changes something can wait for this line and miss nothing. */
   owner = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (all));
   say (HDD_DBUS_PATH, "Monitoring hostdevd %s (%s); Ctrl+C stops",
-       hdd_dbus_manager_get_version (client->manager)
-         ? hdd_dbus_manager_get_version (client->manager) : "?",
+       hdd_dbus_manager_get_version (manager)
+         ? hdd_dbus_manager_get_version (manager) : "?",
        owner ? owner : "?");
 
   g_main_loop_run (loop);

@@ -142,6 +142,10 @@ hdc_cmd_show (int argc, char **argv)
       hdc_json_print (builder);
     }
   else
-    print_text (device, hdd_dbus_manager_get_libvirt_connected (client->manager));
+    {
+      HddDbusManager *manager = hdc_client_get_manager_full (client, NULL);
+
+      print_text (device, manager != NULL && hdd_dbus_manager_get_libvirt_connected (manager));
+    }
   return HDC_EXIT_OK;
 }

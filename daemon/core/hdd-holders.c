@@ -470,18 +470,22 @@ on_watch_readable (int fd, GIOCondition condition, gpointer user_data)
   ssize_t n;
 
   /* A burst of events is one call.  Only events of the nodes inside
-   * count (and what is made or removed), not opens of the directories:
+   * count (and directories made or removed), not opens of the directories:
    * a scan's own listing of /dev/vfio and /dev/vfio/devices (the index,
    * hdd_holders_scan()) opens them, and would start the next scan,
-   * forever. */
+   * forever.  Nor does a node being made: nobody holds a node that did not
+   * exist, and whoever opens it next is seen opening it (a burst of new
+   * mdevs or bindings made a scan of every process each). */
   while ((n = read (fd, buf, sizeof buf)) > 0)
     {
       for (char *p = buf; p < buf + n;)
         {
           const struct inotify_event *ev = (const struct inotify_event *) (void *) p;
+          gboolean node = ev->len > 0 && !(ev->mask & IN_ISDIR);
 
-          if ((ev->len > 0 && !(ev->mask & IN_ISDIR)) ||
-              (ev->mask & (IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
+          if ((node && !(ev->mask & IN_CREATE)) ||
+              (!node && (ev->mask & (IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                     IN_IGNORED))))
             any = TRUE;
           p += sizeof (struct inotify_event) + ev->len;
         }

@@ -426,8 +426,26 @@ on_vfio_nodes_changed (gpointer user_data)
 
 /* ---- Jobs ---- */
 
-/* A job ended: what it worked on is read again, and so are the holders,
- * which change with a binding (no stale list). */
+/* Whether @device (a PciDevice or an Mdev) is known to be held. */
+static gboolean
+device_has_holders (GObject *device)
+{
+  GVariant *holders = NULL;
+
+  if (HDD_DBUS_IS_PCI_DEVICE (device))
+    holders = hdd_dbus_pci_device_get_holders (HDD_DBUS_PCI_DEVICE (device));
+  else if (HDD_DBUS_IS_MDEV (device))
+    holders = hdd_dbus_mdev_get_holders (HDD_DBUS_MDEV (device));
+  return holders != NULL && g_variant_n_children (holders) > 0;
+}
+
+/* A job ended: what it worked on is read again, and so are the holders
+ * when they may have changed with it (no stale list): when its device
+ * was held (they let go, or lost it), or when opens and closes are not
+ * watched.  A device nobody held is held after a job only once someone
+ * opens its node, which the watch sees (and libvirt's events, for QEMU's
+ * private /dev): a burst of creates or bindings made a scan of every
+ * process each. */
 static void
 on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_data)
 {
@@ -438,7 +456,9 @@ on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_
       hdd_pci_device_refresh (HDD_PCI_DEVICE (device), NULL);
       refresh_group_of (self, hdd_pci_device_get_address (HDD_PCI_DEVICE (device)));
     }
-  scan_holders (self);
+  if (device == NULL || device_has_holders (device) ||
+      !hdd_holders_watch_is_active (self->holders_watch))
+    scan_holders (self);
   update_supports_revoke (self);
 }
 

@@ -78,7 +78,11 @@ def test_mdev_create_from_a_file(host, testbed, tmp_path):
     assert set(given) <= set(testbed.mdevs())
     assert len(r.stdout.splitlines()) == 15
     assert all(': Job ' in line and 'completed' in line for line in r.stdout.splitlines())
-    labelled = [u for u in testbed.mdevs() if testbed.kernel.mdev.mdevs[u]['type'] == 'mtty-2']
+    # The fake kernel records an mdev a moment after its sysfs directory is
+    # there (which is all the daemon's job checks): wait for its records.
+    known = testbed.kernel.mdev.mdevs
+    host.wait_for(lambda: set(testbed.mdevs()) <= set(known), what="the fake kernel's records")
+    labelled = [u for u in testbed.mdevs() if known[u]['type'] == 'mtty-2']
     assert len(labelled) == 1
     assert testbed.read(testbed.mdev_dir(labelled[0]) + '/label') == 'a b'
 

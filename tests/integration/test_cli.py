@@ -138,3 +138,28 @@ def test_monitor_shows_changes(daemon):
     assert '/org/hostdevd1/jobs/' in out
     assert 'Driver' in out and 'vfio-pci' in out
     assert 'Completed' in out or 'completed' in out
+
+
+def test_wait_ends_when_the_daemon_leaves(daemon, testbed):
+    """hostdevctl follows a job on the daemon's unique name: when that
+    daemon leaves the bus (killed here), the command says so and fails,
+    rather than waiting for a Completed that can never come."""
+    assert daemon.wait_job(daemon.device('0000:01:00.0').BindVfio(opts()))['State'] == 'completed'
+    with testbed.kernel.hold('0000:01:00.0'):
+        env = daemon.env()
+        env.pop('UMOCKDEV_DIR')
+        waiter = subprocess.Popen([HOSTDEVCTL, 'restore', '0000:01:00.0'], env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL)
+        daemon.wait_for(lambda: [p for p in daemon.managed('org.hostdevd1.Job').values()
+                                 if p['Operation'] == 'restore' and
+                                 p['State'] == 'waiting-for-release'],
+                        what='the restore waiting for the holder')
+        time.sleep(0.5)
+        assert waiter.poll() is None     # still following the job
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait()
+        out, err = waiter.communicate(timeout=30)
+        testbed.kernel.wait_writers_gone()
+    assert waiter.returncode == 1, (out, err)
+    assert 'hostdevd left the system bus before job' in err
