@@ -28,6 +28,7 @@ typedef struct {
   guint       n_items;
   GHashTable *running;     /* job path -> Item */
   gboolean    vanished;    /* hostdevd left the bus */
+  GDBusConnection *connection;
   gboolean    interrupted; /* Ctrl+C */
 } Batch;
 
@@ -71,12 +72,6 @@ on_completed (GDBusConnection *connection,
   g_hash_table_remove (b->running, path);
 }
 
-static void
-on_vanished (GDBusConnection *connection, const char *name, gpointer user_data)
-{
-  ((Batch *) user_data)->vanished = TRUE;
-}
-
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -87,6 +82,10 @@ on_signal (gpointer user_data)
 static gboolean
 stopped (Batch *b)
 {
+  /* hdc_client_new() watches the daemon that answered it: a
+   * NameOwnerChanged, dispatched by the iterations of wait_below(). */
+  if (hdc_client_daemon_left (b->connection))
+    b->vanished = TRUE;
   return b->vanished || b->interrupted;
 }
 
@@ -207,7 +206,7 @@ hdc_batch_run (HdcClient          *client,
 {
   GDBusConnection *connection = hdc_client_get_connection (client);
   Batch b = { 0 };
-  guint subscription, watch, sigint, sigterm;
+  guint subscription, sigint, sigterm;
   int status;
 
   b.n_items = g_strv_length ((char **) names);
@@ -215,6 +214,7 @@ hdc_batch_run (HdcClient          *client,
   for (guint i = 0; i < b.n_items; i++)
     b.items[i].name = names[i];
   b.running = g_hash_table_new (g_str_hash, g_str_equal);
+  b.connection = connection;
 
   /* Before the first call: the bus applies the match before it passes
    * on any later message of this connection. */
@@ -222,9 +222,6 @@ hdc_batch_run (HdcClient          *client,
                                                      HDD_DBUS_NAME ".Job", "Completed",
                                                      NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                      on_completed, &b, NULL);
-  watch = g_bus_watch_name_on_connection (connection, HDD_DBUS_NAME,
-                                          G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_vanished,
-                                          &b, NULL);
   sigint = g_unix_signal_add (SIGINT, on_signal, &b);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, &b);
 
@@ -239,7 +236,6 @@ hdc_batch_run (HdcClient          *client,
   status = summarize (&b);
   g_source_remove (sigint);
   g_source_remove (sigterm);
-  g_bus_unwatch_name (watch);
   g_dbus_connection_signal_unsubscribe (connection, subscription);
   for (guint i = 0; i < b.n_items; i++)
     g_free (b.items[i].job);

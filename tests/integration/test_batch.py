@@ -2,12 +2,15 @@
 create --file / --count, mdev remove with several UUIDs (hostdevctl-batch.h);
 and how many finished jobs the daemon keeps."""
 
+import signal
+import subprocess
+import time
 import uuid as uuidlib
 
 import dbus
 import pytest
 
-from conftest import Daemon, ctl, opts
+from conftest import HOSTDEVCTL, Daemon, ctl, opts
 
 NICS = ['0000:%02x:00.0' % (0x40 + i) for i in range(6)]
 # What the job table keeps at most (HDD_JOB_TABLE_MAX_FINISHED).
@@ -159,3 +162,30 @@ def test_finished_jobs_are_kept_bounded(host, testbed):
     assert e.value.get_dbus_name() == 'org.hostdevd1.Error.NotFound'
     assert host.job_props(host.manager().GetJob(dbus.UInt32(n), opts()))['State'] == \
         'completed'
+
+
+def test_a_batch_ends_when_the_daemon_leaves(host, testbed):
+    """A batch follows its jobs on the daemon that answered it: when that
+    daemon leaves the bus (killed here) while its jobs wait for a holder (this
+    fake kernel blocks every unbind while one device is held), the command
+    says so and fails instead of waiting for ever."""
+    ctl(host, 'bind', *NICS[:2], check=0)
+    with testbed.kernel.hold(NICS[1]):
+        env = host.env()
+        env.pop('UMOCKDEV_DIR')
+        batch = subprocess.Popen([HOSTDEVCTL, 'restore', *NICS[:2]], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 stdin=subprocess.DEVNULL)
+        host.wait_for(lambda: len([p for p in host.managed('org.hostdevd1.Job').values()
+                                   if p['Operation'] == 'restore' and
+                                   p['State'] == 'waiting-for-release']) == 2,
+                      what='the restores waiting for the holder')
+        time.sleep(0.5)
+        assert batch.poll() is None
+        host.proc.send_signal(signal.SIGKILL)
+        host.proc.wait()
+        out, err = batch.communicate(timeout=30)
+        testbed.kernel.wait_writers_gone()
+    assert batch.returncode == 1, (out, err)
+    assert 'hostdevd left the system bus' in err
+    assert '0 of 2 completed' in err
