@@ -216,9 +216,19 @@ hdc_client_options_new (gpointer proxy)
   return g_variant_dict_end (&options);
 }
 
+/* A proxy only to call methods on loads nothing: one GetAll less. */
+static GDBusProxyFlags
+proxy_flags (gboolean with_properties)
+{
+  return G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START |
+         (with_properties ? 0 : G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                                G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS);
+}
+
 HddDbusPciDevice *
 hdc_client_get_device (HdcClient  *client,
                        const char *address,
+                       gboolean    with_properties,
                        GError    **error)
 {
   g_autofree char *path = NULL;
@@ -230,7 +240,7 @@ hdc_client_get_device (HdcClient  *client,
                                               &path, NULL, error))
     return NULL;
   return hdd_dbus_pci_device_proxy_new_sync (hdc_client_get_connection (client),
-                                             G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                             proxy_flags (with_properties),
                                              client->owner, path, NULL, error);
 }
 
@@ -349,6 +359,7 @@ hdc_client_list_mdev_types (HdcClient *client)
 HddDbusMdev *
 hdc_client_get_mdev (HdcClient  *client,
                      const char *uuid,
+                     gboolean    with_properties,
                      GError    **error)
 {
   g_autofree char *path = NULL;
@@ -358,7 +369,7 @@ hdc_client_get_mdev (HdcClient  *client,
                                             &path, NULL, error))
     return NULL;
   return hdd_dbus_mdev_proxy_new_sync (hdc_client_get_connection (client),
-                                       G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                       proxy_flags (with_properties),
                                        client->owner, path, NULL, error);
 }
 
@@ -372,8 +383,8 @@ hdc_client_get_target (HdcClient  *client,
   /* Anything that is not a UUID goes to the daemon as an address, which
    * then says what is wrong with it. */
   if (uuid)
-    return G_DBUS_PROXY (hdc_client_get_mdev (client, uuid, error));
-  return G_DBUS_PROXY (hdc_client_get_device (client, spec, error));
+    return G_DBUS_PROXY (hdc_client_get_mdev (client, uuid, FALSE, error));
+  return G_DBUS_PROXY (hdc_client_get_device (client, spec, FALSE, error));
 }
 
 HddDbusJob *

@@ -51,6 +51,7 @@ GDBusObjectManager *hdc_client_get_object_manager (HdcClient *client,
  * the daemon validates the address and says what is wrong with it. */
 HddDbusPciDevice *hdc_client_get_device (HdcClient  *client,
                                          const char *address,
+                                         gboolean    with_properties,
                                          GError    **error);
 
 /* Every device, sorted by address / every job, sorted by id / every mdev
@@ -64,6 +65,7 @@ GPtrArray *hdc_client_list_mdev_types (HdcClient *client);
 /* The mdev @uuid, as the daemon resolves it (Manager.GetMdev). */
 HddDbusMdev *hdc_client_get_mdev (HdcClient  *client,
                                   const char *uuid,
+                                  gboolean    with_properties,
                                   GError    **error);
 
 /* The device named by @spec, PCI device or mdev: an mdev UUID (any case),

@@ -54,7 +54,7 @@ run_job (int         argc,
   if (argc > 2)
     return hdc_batch_call (client, (const char * const *) argv + 1, "GetMdev", HDD_IFACE_MDEV,
                            method, hdc_client_options_new (NULL), job_options.no_wait);
-  mdev = hdc_client_get_mdev (client, argv[1], &error);
+  mdev = hdc_client_get_mdev (client, argv[1], FALSE, &error);
   if (mdev == NULL || !call (mdev, hdc_client_options_new (mdev), &job, NULL, &error))
     return hdc_output_fail (error);
   return hdc_job_follow (client, job, job_options.no_wait, job_options.json);
@@ -104,7 +104,7 @@ hdc_mdev_undefine (int argc, char **argv)
   client = hdc_client_new (&error);
   if (client == NULL)
     return hdc_output_fail (error);
-  mdev = hdc_client_get_mdev (client, argv[1], &error);
+  mdev = hdc_client_get_mdev (client, argv[1], TRUE, &error);
   if (mdev == NULL ||
       !hdd_dbus_mdev_call_undefine_sync (mdev, hdc_client_options_new (mdev), NULL, &error))
     return hdc_output_fail (error);

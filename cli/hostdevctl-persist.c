@@ -33,7 +33,7 @@ run (int         argc,
   client = hdc_client_new (&error);
   if (client == NULL)
     return hdc_output_fail (error);
-  device = hdc_client_get_device (client, argv[1], &error);
+  device = hdc_client_get_device (client, argv[1], TRUE, &error);
   if (device == NULL)
     return hdc_output_fail (error);
 

@@ -130,7 +130,7 @@ hdc_cmd_show (int argc, char **argv)
   client = hdc_client_new (&error);
   if (client == NULL)
     return hdc_output_fail (error);
-  device = hdc_client_get_device (client, argv[1], &error);
+  device = hdc_client_get_device (client, argv[1], TRUE, &error);
   if (device == NULL)
     return hdc_output_fail (error);
 
