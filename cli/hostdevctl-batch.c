@@ -27,8 +27,8 @@ typedef struct {
   Item       *items;
   guint       n_items;
   GHashTable *running;     /* job path -> Item */
+  HdcClient  *client;
   gboolean    vanished;    /* hostdevd left the bus */
-  GDBusConnection *connection;
   gboolean    interrupted; /* Ctrl+C */
 } Batch;
 
@@ -84,7 +84,7 @@ stopped (Batch *b)
 {
   /* hdc_client_new() watches the daemon that answered it: a
    * NameOwnerChanged, dispatched by the iterations of wait_below(). */
-  if (hdc_client_daemon_left (b->connection))
+  if (hdc_client_daemon_left (b->client))
     b->vanished = TRUE;
   return b->vanished || b->interrupted;
 }
@@ -214,7 +214,7 @@ hdc_batch_run (HdcClient          *client,
   for (guint i = 0; i < b.n_items; i++)
     b.items[i].name = names[i];
   b.running = g_hash_table_new (g_str_hash, g_str_equal);
-  b.connection = connection;
+  b.client = client;
 
   /* Before the first call: the bus applies the match before it passes
    * on any later message of this connection. */

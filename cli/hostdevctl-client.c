@@ -51,9 +51,6 @@ hdc_client_free (HdcClient *client)
   g_free (client);
 }
 
-#define DAEMON_LEFT "hdc-daemon-left"
-#define DAEMON_WAITER "hdc-daemon-waiter"
-
 static void
 on_owner_changed (GDBusConnection *connection,
                   const char      *sender,
@@ -63,6 +60,7 @@ on_owner_changed (GDBusConnection *connection,
                   GVariant        *parameters,
                   gpointer         user_data)
 {
+  HdcClient *client = user_data;
   const char *name, *old_owner, *new_owner;
 
   if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
@@ -70,25 +68,23 @@ on_owner_changed (GDBusConnection *connection,
   g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
   if (*new_owner == '\0')
     {
-      GMainLoop *waiting = g_object_get_data (G_OBJECT (connection), DAEMON_WAITER);
-
-      g_object_set_data (G_OBJECT (connection), DAEMON_LEFT, GINT_TO_POINTER (TRUE));
-      if (waiting != NULL)
-        g_main_loop_quit (waiting);
+      client->daemon_left = TRUE;
+      if (client->waiting != NULL)
+        g_main_loop_quit (client->waiting);
     }
 }
 
 gboolean
-hdc_client_daemon_left (GDBusConnection *connection)
+hdc_client_daemon_left (HdcClient *client)
 {
-  return g_object_get_data (G_OBJECT (connection), DAEMON_LEFT) != NULL;
+  return client->daemon_left;
 }
 
 void
-hdc_client_quit_if_daemon_leaves (GDBusConnection *connection,
-                                  GMainLoop       *loop)
+hdc_client_quit_if_daemon_leaves (HdcClient *client,
+                                  GMainLoop *loop)
 {
-  g_object_set_data (G_OBJECT (connection), DAEMON_WAITER, loop);
+  client->waiting = loop;
 }
 
 HdcClient *
@@ -137,7 +133,7 @@ hdc_client_new (GError **error)
                                         "org.freedesktop.DBus", "NameOwnerChanged",
                                         "/org/freedesktop/DBus", owner,
                                         G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed,
-                                        NULL, NULL);
+                                        client, NULL);
 
   /* The Manager lives on the object manager's own path, which is not one
    * of its managed objects: it needs a proxy of its own.  Its methods are

@@ -14,6 +14,8 @@ typedef struct {
   HddDbusManager     *manager_full;    /* ... with its properties: only once asked for */
   char               *owner;           /* the daemon's unique name, from its Ping */
   guint               owner_watch;     /* NameOwnerChanged of owner: it left */
+  gboolean            daemon_left;     /* ... seen */
+  GMainLoop          *waiting;         /* quit when it is (borrowed) */
   GDBusObjectManager *object_manager;  /* every object: only once asked for */
 } HdcClient;
 
@@ -30,12 +32,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdcClient, hdc_client_free)
 GDBusConnection *hdc_client_get_connection (HdcClient *client);
 
 /* Whether the daemon that answered hdc_client_new() left the bus since
- * (a proxy made on its unique name does not follow its owner): known to
- * the connection, for hdc_job_wait(). */
-gboolean hdc_client_daemon_left (GDBusConnection *connection);
+ * (a proxy made on its unique name does not follow its owner). */
+gboolean hdc_client_daemon_left (HdcClient *client);
 /* ... and @loop (NULL: none) is quit when it leaves. */
-void hdc_client_quit_if_daemon_leaves (GDBusConnection *connection,
-                                       GMainLoop       *loop);
+void hdc_client_quit_if_daemon_leaves (HdcClient *client,
+                                       GMainLoop *loop);
 
 /* The Manager with its properties, following the daemon's name (a proxy
  * of its own, made on the first call); client->manager is for calls only. */

@@ -249,7 +249,8 @@ report_outcome (Waiter *w)
 }
 
 int
-hdc_job_wait (HddDbusJob *job,
+hdc_job_wait (HdcClient  *client,
+              HddDbusJob *job,
               gboolean    json)
 {
   Waiter w = { 0, };
@@ -272,7 +273,7 @@ hdc_job_wait (HddDbusJob *job,
   /* The job's proxy is on the daemon's unique name (hdc_client_open_job()),
    * which hdc_client_new() watches: the loop ends if the daemon leaves, and
    * the flag says whether it left before. */
-  hdc_client_quit_if_daemon_leaves (g_dbus_proxy_get_connection (G_DBUS_PROXY (job)), loop);
+  hdc_client_quit_if_daemon_leaves (client, loop);
   /* Ctrl+C stops the waiting, not the job: say how to get back to it. */
   sigint = g_unix_signal_add (SIGINT, on_signal, &w);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, &w);
@@ -280,7 +281,7 @@ hdc_job_wait (HddDbusJob *job,
   show_progress (&w);
   if (!hdc_job_state_is_final (hdd_dbus_job_get_state (job)))
     {
-      if (hdc_client_daemon_left (g_dbus_proxy_get_connection (G_DBUS_PROXY (job))))
+      if (hdc_client_daemon_left (client))
         w.vanished = TRUE;
       else
         g_main_loop_run (loop);
@@ -290,9 +291,9 @@ hdc_job_wait (HddDbusJob *job,
   g_source_remove (sigterm);
   g_signal_handler_disconnect (job, props_id);
   g_signal_handler_disconnect (job, completed_id);
-  hdc_client_quit_if_daemon_leaves (g_dbus_proxy_get_connection (G_DBUS_PROXY (job)), NULL);
+  hdc_client_quit_if_daemon_leaves (client, NULL);
   if (!w.completed && !w.interrupted && !hdc_job_state_is_final (hdd_dbus_job_get_state (job)) &&
-      hdc_client_daemon_left (g_dbus_proxy_get_connection (G_DBUS_PROXY (job))))
+      hdc_client_daemon_left (client))
     w.vanished = TRUE;
   clear_line (&w);
 
@@ -338,7 +339,7 @@ hdc_job_follow (HdcClient  *client,
     return hdc_output_fail (error);
 
   if (!no_wait)
-    return hdc_job_wait (job, json);
+    return hdc_job_wait (client, job, json);
 
   if (json)
     {

@@ -15,10 +15,12 @@ gboolean hdc_job_state_is_final (const char *state);
 gboolean hdc_job_refresh (HddDbusJob *job,
                           GError    **error);
 
-/* Waits for @job to finish, showing its progress on stdout unless @json, and
- * prints the outcome (the job as JSON with @json).  Returns the exit status:
+/* Waits for @job (opened through @client) to finish, showing its progress
+ * on stdout unless @json, and prints the outcome (the job as JSON with
+ * @json); stops when the daemon leaves the bus.  Returns the exit status:
  * HDC_EXIT_OK when the job completed, HDC_EXIT_FAILURE otherwise. */
-int hdc_job_wait (HddDbusJob *job,
+int hdc_job_wait (HdcClient  *client,
+                  HddDbusJob *job,
                   gboolean    json);
 
 /* After a method returned the job at @path: waits for it as above, or with

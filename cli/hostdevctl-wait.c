@@ -51,7 +51,7 @@ hdc_cmd_wait (int argc, char **argv)
   if (job == NULL)
     return hdc_output_fail (error);
 
-  return hdc_job_wait (job, job_options.json);
+  return hdc_job_wait (client, job, job_options.json);
 }
 
 int
