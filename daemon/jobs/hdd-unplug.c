@@ -94,15 +94,24 @@ scan_holders (Run *r)
 
 static char *describe_holders (Run *r, GPtrArray *holders);
 
+/* "deadline in N s", or "deadline passed" once less than half a second
+ * (shown as 0 s) is left. */
+static char *
+describe_deadline (Run *r)
+{
+  double left = (double) (r->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
+
+  return left >= 0.5 ? g_strdup_printf ("deadline in %.0f s", left)
+                     : g_strdup ("deadline passed");
+}
+
 /* Progress of a waiting job: the share of its deadline that has passed,
  * between what planning took and the end. */
 static void
 report_wait (Run *r, const char *what)
 {
   double waited = seconds_since (r->start);
-  double left = (double) (r->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
-  g_autofree char *deadline = left > 0 ? g_strdup_printf ("deadline in %.0f s", left)
-                                       : g_strdup ("deadline passed");
+  g_autofree char *deadline = describe_deadline (r);
   /* Why it will not finish by itself, when QEMU said so. */
   g_autofree char *failure = hdd_job_dup_qemu_failure (r->job);
 
@@ -381,7 +390,7 @@ ask_guest (Run *r, HddUnplugAction *action, GError **error)
   g_autoptr(HddLibvirtWatch) watch = hdd_libvirt_watch_new (u->libvirt, r->domain->uuid,
                                                             r->hostdev->alias);
   g_autoptr(GError) local = NULL;
-  double left;
+  g_autofree char *deadline = NULL;
   g_autofree char *waiting = g_strdup_printf ("Waiting for domain %s to unplug %s",
                                               domain, r->name);
 
@@ -394,13 +403,9 @@ ask_guest (Run *r, HddUnplugAction *action, GError **error)
       *action = hdd_unplug_machine_next (&r->m, HDD_UNPLUG_EVENT_GUEST_REFUSED, FALSE);
       return TRUE;
     }
-  left = (double) (r->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
-  if (left >= 0.5)
-    hdd_job_step (r->job, "Libvirt asked the guest of domain %s to unplug %s; waiting for it "
-                  "(deadline in %.0f s)", domain, r->name, left);
-  else
-    hdd_job_step (r->job, "Libvirt asked the guest of domain %s to unplug %s; the deadline "
-                  "passed while libvirt asked", domain, r->name);
+  deadline = describe_deadline (r);
+  hdd_job_step (r->job, "Libvirt asked the guest of domain %s to unplug %s; waiting for it "
+                "(%s)", domain, r->name, deadline);
   hdd_job_watch_holders (r->job, u->key, (const char * const *) r->nodes, r->release_state);
 
   for (;;)
