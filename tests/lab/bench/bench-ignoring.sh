@@ -60,23 +60,20 @@ l2_up() {   # L2 (re)started, ignoring unplugs, with the e1000e (on vfio-pci)
     l2_redefine && virsh -q start l2 && wait_for 240 l2_ready && wait_for 60 eval '[ "$(alive)" -gt 0 ]'
 }
 # ms between the marker and the first event matching PATTERN in trace NAME
-ts() {   # ts NAME TEXT: the timestamp (s) of the first line of trace NAME with TEXT
-    grep -F "$2" "$results/trace-$1.txt" | head -n1 | sed -En 's/^.* ([0-9]+\.[0-9]+): [a-z_]+: .*/\1/p'
-}
 # past_deadline NAME EVENT: ms from the Job's Deadline (its --json) to EVENT
 past_deadline() {
     local m wall dl e
-    m=$(ts "$1" "tracing_mark_write: bench $1 ")
+    m=$(trace_at "$1" "tracing_mark_write: bench $1 ")
     wall=$(grep -F "tracing_mark_write: bench $1 " "$results/trace-$1.txt" | head -n1 | sed -En 's/.* at ([0-9.]+)$/\1/p')
     dl=$(job_json "$results/$1.json" 'j["deadline_usec"]')
-    e=$(ts "$1" "$2")
+    e=$(trace_at "$1" "$2")
     [ -n "$m" ] && [ -n "$wall" ] && [ -n "$dl" ] && [ -n "$e" ] &&
         awk -v m="$m" -v w="$wall" -v d="$dl" -v e="$e" 'BEGIN { printf "%d\n", (e - (m + d / 1e6 - w)) * 1000 }'
 }
 since_mark() {
     local m e
-    m=$(ts "$1" "tracing_mark_write: bench $1")
-    e=$(ts "$1" "$2")
+    m=$(trace_at "$1" "tracing_mark_write: bench $1")
+    e=$(trace_at "$1" "$2")
     [ -n "$m" ] && [ -n "$e" ] && awk -v a="$m" -v b="$e" 'BEGIN { printf "%d\n", (b - a) * 1000 }'
 }
 stats() {   # stats MS...: "mean (min-max)" in s

@@ -33,6 +33,9 @@ cd "$(dirname "$0")" && . ../scenarios/lib/lib.sh && . ../scenarios/lib/l2.sh &&
 l2_assets || { fail "nested guest kernel/initramfs missing in $L2_DIR"; finish; }
 cycles=${LAB_BENCH_UNPLUG_CYCLES:-3}
 results=${LAB_RESULTS:-/tmp}
+# the vfio tracepoints in a trace instance of our own (trace_start,
+# trace_stop, trace_at; $inst)
+. ../scenarios/lib/request.sh
 
 nic=$(pci_by_mac 52:54:00:12:01:00) || { fail "e1000e 52:54:00:12:01:00 not found"; finish; }
 orig=$(driver_of "$nic")
@@ -42,14 +45,7 @@ lab_cleanup_add l2_destroy
 lab_cleanup_add 'l2_save_logs "$results"'
 qlog=/var/log/libvirt/qemu/l2.log
 
-tracing=/sys/kernel/tracing
-[ -d $tracing/instances ] || mount -t tracefs nodev $tracing 2>/dev/null
-inst=$tracing/instances/lab-bench-unplug
-trace_start() { rmdir "$inst" 2>/dev/null; mkdir "$inst" && echo 1 > "$inst/events/vfio/enable"; }
-trace_stop() { cp "$inst/trace" "$results/trace-$1.txt"; echo 0 > "$inst/events/vfio/enable"; rmdir "$inst"; }
 mark() { echo "bench $1 at $EPOCHREALTIME" > "$inst/trace_marker"; }
-# ts NAME TEXT: the trace-clock time (s) of the first line of trace NAME with TEXT
-ts() { grep -F "$2" "$results/trace-$1.txt" | head -n1 | sed -En 's/^.* ([0-9]+\.[0-9]+): [a-z_]+: .*/\1/p'; }
 # wall NAME TEXT: the $EPOCHREALTIME a marker with TEXT carried
 wall() { grep -F "tracing_mark_write: bench $2 at " "$results/trace-$1.txt" | head -n1 | sed -En 's/.* at ([0-9.]+)$/\1/p'; }
 hmp() { virsh -q qemu-monitor-command l2 --hmp "$1" > /dev/null; }
@@ -108,10 +104,10 @@ for L2_HOTPLUG in acpi pciehp; do
             wait_for 60 eval '! held' || miss "QEMU letting go"
             wait_for 20 eval "[ \$(l2_count remove 8086:10d3) = $n ]" || miss "L2 seeing the removal"
             [ $L2_HOTPLUG = acpi ] || hmp "trace-event pci_cfg_write off"
-            trace_stop "$name"
-            m=$(ts "$name" "tracing_mark_write: bench $name at ") w=$(wall "$name" "$name")
-            r=$(ts "$name" "tracing_mark_write: bench $name returned ")
-            c=$(ts "$name" "vfio_device_close: $nic vfio")
+            trace_stop "$name" > /dev/null
+            m=$(trace_at "$name" "tracing_mark_write: bench $name at ") w=$(wall "$name" "$name")
+            r=$(trace_at "$name" "tracing_mark_write: bench $name returned ")
+            c=$(trace_at "$name" "vfio_device_close: $nic vfio")
             read -r ew reg < <(eject_wall "$skip")
             read -r e2c e2r s2e < <(awk -v m="$m" -v w="$w" -v r="$r" -v c="$c" -v ew="$ew" 'BEGIN {
                 if (m == "" || w == "" || r == "" || c == "" || ew == "") { print "- - -"; exit }

@@ -50,6 +50,9 @@ trace_stop() {   # trace_stop NAME: save the trace, print it, remove the instanc
     echo 0 > "$inst/events/vfio/enable"; rmdir "$inst"
 }
 traced() { grep -Eq "$1" "$results/trace-$2.txt"; }   # traced REGEX NAME
+# trace_at NAME TEXT: the time (s, trace clock) of the first line of trace
+# NAME with TEXT, fixed text: an event's, or a trace marker's
+trace_at() { grep -F "$2" "$results/trace-$1.txt" | head -n1 | sed -En 's/^.* ([0-9]+\.[0-9]+): [a-z_]+: .*/\1/p'; }
 # trace_ts NAME REGEX [last]: the timestamp (s) of the first (or last) event
 # matching REGEX in a saved trace. The checks compare events in order, on the
 # trace's own clock: whether an unbind or remove ended on the release or on a
