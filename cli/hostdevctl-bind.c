@@ -54,6 +54,7 @@ hdc_cmd_bind (int argc, char **argv)
                              HDD_IFACE_PCI_DEVICE, "BindVfio", g_variant_dict_end (&options),
                              job_options.no_wait);
     }
+  hdc_client_watch_jobs (client);
   device = hdc_client_get_device (client, argv[1], FALSE, &error);
   if (device == NULL)
     return hdc_output_fail (error);

@@ -42,8 +42,15 @@ hdc_client_free (HdcClient *client)
   if (client == NULL)
     return;
   g_clear_object (&client->object_manager);
+  if (client->followed != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (client->followed), (gpointer *) &client->followed);
   g_clear_object (&client->manager);
   g_clear_object (&client->manager_full);
+  if (client->job_changes != 0)
+    g_dbus_connection_signal_unsubscribe (client->connection, client->job_changes);
+  if (client->job_ends != 0)
+    g_dbus_connection_signal_unsubscribe (client->connection, client->job_ends);
+  g_clear_pointer (&client->ended, g_hash_table_unref);
   if (client->owner_watch != 0)
     g_dbus_connection_signal_unsubscribe (client->connection, client->owner_watch);
   g_free (client->owner);
@@ -149,6 +156,126 @@ hdc_client_new (GError **error)
   if (client->manager == NULL)
     return NULL;
   return g_steal_pointer (&client);
+}
+
+/* ---- The jobs this client starts ---- */
+
+/* The most early ends kept: a command follows the one job it started. */
+#define MAX_ENDED 64
+
+static gboolean
+is_followed (HdcClient *client, const char *path)
+{
+  return client->followed != NULL &&
+         g_strcmp0 (g_dbus_proxy_get_object_path (G_DBUS_PROXY (client->followed)), path) == 0;
+}
+
+static void
+on_job_changed (GDBusConnection *connection,
+                const char      *sender,
+                const char      *path,
+                const char      *interface_name,
+                const char      *signal_name,
+                GVariant        *parameters,
+                gpointer         user_data)
+{
+  HdcClient *client = user_data;
+  GDBusProxy *proxy = G_DBUS_PROXY (client->followed);
+  g_autoptr(GVariant) changed = NULL;
+  g_autofree const char **invalidated = NULL;
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+
+  if (!is_followed (client, path) ||
+      !g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sa{sv}as)")))
+    return;
+  g_variant_get (parameters, "(&s@a{sv}^a&s)", NULL, &changed, &invalidated);
+  g_variant_iter_init (&iter, changed);
+  while (g_variant_iter_loop (&iter, "{&sv}", &name, &value))
+    g_dbus_proxy_set_cached_property (proxy, name, value);
+  for (guint i = 0; invalidated[i]; i++)
+    g_dbus_proxy_set_cached_property (proxy, invalidated[i], NULL);
+  g_signal_emit_by_name (proxy, "g-properties-changed", changed, invalidated);
+}
+
+static void
+on_job_ended (GDBusConnection *connection,
+              const char      *sender,
+              const char      *path,
+              const char      *interface_name,
+              const char      *signal_name,
+              GVariant        *parameters,
+              gpointer         user_data)
+{
+  HdcClient *client = user_data;
+  const char *message;
+  gboolean success;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(bs)")))
+    return;
+  if (is_followed (client, path))
+    {
+      g_variant_get (parameters, "(b&s)", &success, &message);
+      g_signal_emit_by_name (client->followed, "completed", success, message);
+      return;
+    }
+  /* Another job's, or ours before the call that started it returned. */
+  if (g_hash_table_size (client->ended) >= MAX_ENDED)
+    {
+      g_hash_table_remove_all (client->ended);
+      client->ended_lost = TRUE;
+    }
+  g_hash_table_add (client->ended, g_strdup (path));
+}
+
+void
+hdc_client_watch_jobs (HdcClient *client)
+{
+  if (client->job_ends != 0)
+    return;
+  client->ended = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Only the daemon that answered: its unique name, known from the Ping. */
+  client->job_changes =
+    g_dbus_connection_signal_subscribe (client->connection, client->owner,
+                                        "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                        NULL, HDD_IFACE_JOB, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        on_job_changed, client, NULL);
+  client->job_ends =
+    g_dbus_connection_signal_subscribe (client->connection, client->owner, HDD_IFACE_JOB,
+                                        "Completed", NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        on_job_ended, client, NULL);
+}
+
+HddDbusJob *
+hdc_client_follow_job (HdcClient  *client,
+                       const char *path,
+                       gboolean   *ended,
+                       GError    **error)
+{
+  HddDbusJob *job;
+
+  g_return_val_if_fail (client->job_ends != 0, NULL);
+  if (!g_variant_is_object_path (path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a D-Bus object path", path);
+      return NULL;
+    }
+  /* Nothing to read and nothing to subscribe to: no round trip. */
+  job = hdd_dbus_job_proxy_new_sync (client->connection,
+                                     G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START |
+                                     G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                                     G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
+                                     client->owner, path, NULL, error);
+  if (job == NULL)
+    return NULL;
+  if (client->followed != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (client->followed), (gpointer *) &client->followed);
+  client->followed = job;
+  g_object_add_weak_pointer (G_OBJECT (job), (gpointer *) &client->followed);
+  *ended = client->ended_lost || g_hash_table_contains (client->ended, path);
+  return job;
 }
 
 HddDbusManager *

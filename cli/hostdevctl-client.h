@@ -17,6 +17,11 @@ typedef struct {
   gboolean            daemon_left;     /* ... seen */
   GMainLoop          *waiting;         /* quit when it is (borrowed) */
   GDBusObjectManager *object_manager;  /* every object: only once asked for */
+  guint               job_changes;     /* PropertiesChanged of the daemon's jobs */
+  guint               job_ends;        /* Completed of the daemon's jobs */
+  HddDbusJob         *followed;        /* where they go (borrowed) */
+  GHashTable         *ended;           /* job path -> (bs): Completed before it was followed */
+  gboolean            ended_lost;      /* ... more than kept */
 } HdcClient;
 
 /* Connects to hostdevd on the system bus, starting it through D-Bus
@@ -85,6 +90,23 @@ HddDbusJob *hdc_client_get_job (HdcClient  *client,
 HddDbusJob *hdc_client_open_job (HdcClient  *client,
                                  const char *path,
                                  GError    **error);
+
+/* Before a call that starts a job: its progress and its end are seen from
+ * the moment it exists, through two subscriptions (PropertiesChanged and
+ * Completed of the daemon's jobs) sent ahead of the call, without a proxy
+ * that subscribes and reads every property first (hdc_client_follow_job()). */
+void hdc_client_watch_jobs (HdcClient *client);
+
+/* The job at @path that a call made after hdc_client_watch_jobs() started:
+ * a proxy that has read nothing yet, kept current by those subscriptions
+ * (its "g-properties-changed" and "completed" signals are emitted as the
+ * daemon's come), until the next call.  @ended says whether it may have
+ * ended before this call: its properties are then to be read
+ * (hdc_job_refresh()), as they are at the end. */
+HddDbusJob *hdc_client_follow_job (HdcClient  *client,
+                                   const char *path,
+                                   gboolean   *ended,
+                                   GError    **error);
 
 /* Starts the options (a{sv}) of a method call through @proxy: every call
  * carries "allow-interaction" when a person sits at the terminal, and then

@@ -26,6 +26,7 @@ hdc_dev_call_and_follow (const char          *spec,
   client = hdc_client_new (&error);
   if (client == NULL)
     return hdc_output_fail (error);
+  hdc_client_watch_jobs (client);
   proxy = hdc_client_get_target (client, spec, &error);
   if (proxy == NULL)
     return hdc_output_fail (error);

@@ -333,8 +333,21 @@ hdc_job_follow (HdcClient  *client,
 {
   g_autoptr(HddDbusJob) job = NULL;
   g_autoptr(GError) error = NULL;
+  gboolean ended = FALSE;
 
-  job = hdc_client_open_job (client, path, &error);
+  /* A job the command started after hdc_client_watch_jobs() is followed
+   * through the client's subscriptions, made before the call: nothing is
+   * read until it ends, unless a person watches it live on a terminal, it
+   * may have ended already, or the properties are the output (--json). */
+  if (client->job_ends != 0)
+    {
+      job = hdc_client_follow_job (client, path, &ended, &error);
+      if (job != NULL && (ended || json || (!no_wait && hdc_output_is_terminal (stdout))) &&
+          !hdc_job_refresh (job, &error))
+        g_clear_object (&job);
+    }
+  else
+    job = hdc_client_open_job (client, path, &error);
   if (job == NULL)
     return hdc_output_fail (error);
 
@@ -349,6 +362,6 @@ hdc_job_follow (HdcClient  *client,
       hdc_json_print (builder);
     }
   else
-    printf ("Started job %u (%s)\n", hdd_dbus_job_get_id (job), path);
+    printf ("Started job %u (%s)\n", hdc_format_job_id_from_path (path), path);
   return HDC_EXIT_OK;
 }

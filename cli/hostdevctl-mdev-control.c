@@ -54,6 +54,7 @@ run_job (int         argc,
   if (argc > 2)
     return hdc_batch_call (client, (const char * const *) argv + 1, "GetMdev", HDD_IFACE_MDEV,
                            method, hdc_client_options_new (NULL), job_options.no_wait);
+  hdc_client_watch_jobs (client);
   mdev = hdc_client_get_mdev (client, argv[1], FALSE, &error);
   if (mdev == NULL || !call (mdev, hdc_client_options_new (mdev), &job, NULL, &error))
     return hdc_output_fail (error);

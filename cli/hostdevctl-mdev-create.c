@@ -397,6 +397,8 @@ hdc_mdev_create (int argc, char **argv)
   client = hdc_client_new (&error);
   if (client == NULL)
     g_variant_unref (g_variant_ref_sink (attributes));
+  else
+    hdc_client_watch_jobs (client);
   /* The call takes the floating attributes. */
   if (client == NULL ||
       !hdd_dbus_manager_call_create_mdev_sync (client->manager, argv[1], argv[2],

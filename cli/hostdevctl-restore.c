@@ -41,6 +41,7 @@ hdc_cmd_restore (int argc, char **argv)
     return hdc_batch_call (client, (const char * const *) argv + 1, "GetDevice",
                            HDD_IFACE_PCI_DEVICE, "Restore", hdc_client_options_new (NULL),
                            job_options.no_wait);
+  hdc_client_watch_jobs (client);
   device = hdc_client_get_device (client, argv[1], FALSE, &error);
   if (device == NULL)
     return hdc_output_fail (error);
