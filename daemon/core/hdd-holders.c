@@ -435,10 +435,10 @@ hdd_holders_describe (GPtrArray *holders)
                     IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct _HddHoldersWatch {
-  int         fd;
-  guint       source;
-  GSourceFunc func;
-  gpointer    data;
+  int                 fd;
+  guint               source;
+  HddHoldersWatchFunc func;
+  gpointer            data;
 };
 
 /* /dev/vfio and /dev/vfio/devices, those that exist now; again when one
@@ -466,16 +466,21 @@ on_watch_readable (int fd, GIOCondition condition, gpointer user_data)
 {
   HddHoldersWatch *w = user_data;
   char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
-  gboolean any = FALSE;
+  gboolean touched = FALSE;   /* a node opened or closed */
+  gboolean removed = FALSE;   /* a node or a directory removed */
+  gboolean rewatch = FALSE;   /* a directory made or removed */
   ssize_t n;
 
   /* A burst of events is one call.  Only events of the nodes inside
-   * count (and directories made or removed), not opens of the directories:
+   * count, and directories made or removed, not opens of the directories:
    * a scan's own listing of /dev/vfio and /dev/vfio/devices (the index,
    * hdd_holders_scan()) opens them, and would start the next scan,
-   * forever.  Nor does a node being made: nobody holds a node that did not
-   * exist, and whoever opens it next is seen opening it (a burst of new
-   * mdevs or bindings made a scan of every process each). */
+   * forever.  Nor does a node or a directory being made: nobody holds a
+   * node that did not exist, and whoever opens it next is seen opening it
+   * (a burst of new mdevs or bindings made a scan of every process each;
+   * /dev/vfio/devices comes and goes with a host's only cdev).  The one
+   * open missed is one made in the moment between a directory's making
+   * and its watch: the owner's periodic scan finds it. */
   while ((n = read (fd, buf, sizeof buf)) > 0)
     {
       for (char *p = buf; p < buf + n;)
@@ -483,10 +488,14 @@ on_watch_readable (int fd, GIOCondition condition, gpointer user_data)
           const struct inotify_event *ev = (const struct inotify_event *) (void *) p;
           gboolean node = ev->len > 0 && !(ev->mask & IN_ISDIR);
 
-          if ((node && !(ev->mask & IN_CREATE)) ||
-              (!node && (ev->mask & (IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
-                                     IN_IGNORED))))
-            any = TRUE;
+          if (node && (ev->mask & (IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)))
+            touched = TRUE;
+          else if (node && (ev->mask & IN_DELETE))
+            removed = TRUE;
+          else if (!node && (ev->mask & (IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
+            removed = rewatch = TRUE;
+          else if (!node && (ev->mask & IN_CREATE))
+            rewatch = TRUE;
           p += sizeof (struct inotify_event) + ev->len;
         }
     }
@@ -495,17 +504,16 @@ on_watch_readable (int fd, GIOCondition condition, gpointer user_data)
       w->source = 0;
       return G_SOURCE_REMOVE;
     }
-  if (any)
-    {
-      watch_add_directories (w);
-      w->func (w->data);
-    }
+  if (rewatch)
+    watch_add_directories (w);
+  if (touched || removed)
+    w->func (!touched, w->data);
   return G_SOURCE_CONTINUE;
 }
 
 HddHoldersWatch *
-hdd_holders_watch_new (GSourceFunc func,
-                       gpointer    data)
+hdd_holders_watch_new (HddHoldersWatchFunc func,
+                       gpointer            data)
 {
   HddHoldersWatch *w = g_new0 (HddHoldersWatch, 1);
 

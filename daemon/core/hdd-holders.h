@@ -68,15 +68,22 @@ GVariant *hdd_holders_to_variant_if_changed (GVariant  *current,
 /* "qemu-system-x86 (pid 1234) holds /dev/vfio/7, …"; "" when empty. */
 char *hdd_holders_describe (GPtrArray *holders);
 
-/* Calls @func(@data) on the thread-default main context when a node under
- * the host's /dev/vfio or /dev/vfio/devices is opened, closed, made or
- * removed: a process that opens a VFIO node there is looked for at once,
- * not at the next poll.  QEMU in a private /dev (libvirt's) is not seen
- * this way: the owner still polls, less often.  Watches the directories
- * that exist, and /dev/vfio/devices once it appears. */
+/* Calls @func on the thread-default main context when a node under the
+ * host's /dev/vfio or /dev/vfio/devices is opened, closed or removed, or
+ * one of those directories is (not when either is made: nobody held what
+ * did not exist, and an open made in the moment before its directory is
+ * watched is left to the owner's periodic scan): a process that opens a
+ * VFIO node there is looked for at once, not at the next poll.
+ * @only_removed says that nothing was opened or closed, only removed (a
+ * device going away: only who held it can have changed).  QEMU in a private /dev
+ * (libvirt's) is not seen this way: the owner still polls, less often.
+ * Watches the directories that exist, and /dev/vfio/devices once it
+ * appears. */
 typedef struct _HddHoldersWatch HddHoldersWatch;
+typedef void (*HddHoldersWatchFunc) (gboolean only_removed,
+                                     gpointer data);
 
-HddHoldersWatch *hdd_holders_watch_new       (GSourceFunc      func,
+HddHoldersWatch *hdd_holders_watch_new       (HddHoldersWatchFunc func,
                                               gpointer         data);
 /* Whether inotify watches (else only a poll will find holders). */
 gboolean         hdd_holders_watch_is_active (HddHoldersWatch *watch);

@@ -50,6 +50,7 @@ struct _HddManager
   GCancellable              *holders_cancellable;
   gboolean                   holders_scanning;  /* one scan at a time */
   gboolean                   holders_again;     /* asked for during the scan */
+  gboolean                   held;              /* the last scan found holders */
 };
 
 static void hdd_manager_iface_init (HddDbusManagerIface *iface);
@@ -337,6 +338,7 @@ set_holders (HddManager *self, GPtrArray *holders)
   GHashTableIter iter;
   gpointer value;
 
+  self->held = holders != NULL && holders->len > 0;
   g_hash_table_iter_init (&iter, self->devices);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -416,12 +418,17 @@ on_holders_timer (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* A node of the host's /dev/vfio was opened or closed (or made, removed). */
-static gboolean
-on_vfio_nodes_changed (gpointer user_data)
+/* A node of the host's /dev/vfio was opened, closed or removed.  Nodes
+ * only removed while nobody held any (a burst of mdevs removed, devices
+ * unbound) leave nobody holding anything: no scan of every process. */
+static void
+on_vfio_nodes_changed (gboolean only_removed, gpointer user_data)
 {
-  scan_holders (user_data);
-  return G_SOURCE_CONTINUE;
+  HddManager *self = user_data;
+
+  if (only_removed && !self->held && !self->holders_scanning)
+    return;
+  scan_holders (self);
 }
 
 /* ---- Jobs ---- */

@@ -178,11 +178,18 @@ test_private_dev_by_device_number (Fixture *f, gconstpointer data)
   g_assert_cmpstr (((HddHolder *) g_ptr_array_index (listed, 0))->node, ==, "/dev/vfio/3");
 }
 
-static gboolean
-on_nodes_changed (gpointer user_data)
+typedef struct {
+  guint    calls;
+  gboolean only_removed;   /* of the last call */
+} Changes;
+
+static void
+on_nodes_changed (gboolean only_removed, gpointer user_data)
 {
-  (*(guint *) user_data)++;
-  return G_SOURCE_CONTINUE;
+  Changes *c = user_data;
+
+  c->calls++;
+  c->only_removed = only_removed;
 }
 
 static gboolean
@@ -199,23 +206,24 @@ test_watch_opens (Fixture *f, gconstpointer data)
 {
   g_autofree char *cdev = root_path (f, "/dev/vfio/devices/vfio0");
   g_autoptr(HddHoldersWatch) watch = NULL;
-  guint calls = 0;
+  Changes changes = { 0, };
   gboolean timed_out = FALSE;
   int fd;
 
-  watch = hdd_holders_watch_new (on_nodes_changed, &calls);
+  watch = hdd_holders_watch_new (on_nodes_changed, &changes);
   g_assert_true (hdd_holders_watch_is_active (watch));
   fd = open (f->node, O_RDONLY);
   g_assert_cmpint (fd, >=, 0);
   g_timeout_add_seconds (5, on_timeout, &timed_out);
-  while (calls == 0 && !timed_out)
+  while (changes.calls == 0 && !timed_out)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (calls, >, 0);
-  calls = 0;
+  g_assert_cmpuint (changes.calls, >, 0);
+  g_assert_false (changes.only_removed);
+  changes.calls = 0;
   close (fd);
-  while (calls == 0 && !timed_out)
+  while (changes.calls == 0 && !timed_out)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (calls, >, 0);
+  g_assert_cmpuint (changes.calls, >, 0);
 
   /* A node that is made is no reason to scan: nobody holds it yet. */
   {
@@ -223,33 +231,68 @@ test_watch_opens (Fixture *f, gconstpointer data)
 
     while (g_main_context_iteration (NULL, FALSE))
       ;
-    calls = 0;
+    changes.calls = 0;
     g_assert_cmpint (mkfifo (made, 0600), ==, 0);
     g_usleep (100 * 1000);
     while (g_main_context_iteration (NULL, FALSE))
       ;
-    g_assert_cmpuint (calls, ==, 0);
+    g_assert_cmpuint (changes.calls, ==, 0);
     /* ... and the first open of it is seen. */
     fd = open (made, O_RDONLY | O_NONBLOCK);
     g_assert_cmpint (fd, >=, 0);
-    while (calls == 0 && !timed_out)
+    while (changes.calls == 0 && !timed_out)
       g_main_context_iteration (NULL, TRUE);
-    g_assert_cmpuint (calls, >, 0);
+    g_assert_cmpuint (changes.calls, >, 0);
+    g_assert_false (changes.only_removed);
     close (fd);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    /* A node removed is told as only removed: nobody can hold it from
+     * now on (the owner scans only when someone held anything). */
+    changes.calls = 0;
+    g_assert_cmpint (unlink (made), ==, 0);
+    while (changes.calls == 0 && !timed_out)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (changes.calls, ==, 1);
+    g_assert_true (changes.only_removed);
   }
 
+  /* A directory made is no reason to scan either (the cdevs' comes and
+   * goes with a host's only cdev), but it is watched from then on. */
+  changes.calls = 0;
   make_dirs (f, "/dev/vfio/devices");
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  g_assert_true (g_file_set_contents (cdev, "", 0, NULL));
+  g_assert_cmpint (mkfifo (cdev, 0600), ==, 0);   /* made, not opened */
+  g_usleep (100 * 1000);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  calls = 0;
-  fd = open (cdev, O_RDONLY);
+  g_assert_cmpuint (changes.calls, ==, 0);
+  fd = open (cdev, O_RDONLY | O_NONBLOCK);
   g_assert_cmpint (fd, >=, 0);
-  while (calls == 0 && !timed_out)
+  while (changes.calls == 0 && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   close (fd);
+  g_assert_false (timed_out);
+  g_assert_false (changes.only_removed);
+
+  /* The node and its directory removed: told, as only removed. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  changes.calls = 0;
+  g_assert_cmpint (unlink (cdev), ==, 0);
+  {
+    g_autofree char *devices = root_path (f, "/dev/vfio/devices");
+
+    g_assert_cmpint (rmdir (devices), ==, 0);
+  }
+  while (changes.calls == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_usleep (100 * 1000);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (changes.calls, >, 0);
+  g_assert_true (changes.only_removed);
   g_assert_false (timed_out);
 
   /* A scan that lists /dev/vfio (a node named otherwise, as through a
@@ -266,13 +309,13 @@ test_watch_opens (Fixture *f, gconstpointer data)
     add_process (f, "130", "5", private_node, "qemu\n", -1);
     while (g_main_context_iteration (NULL, FALSE))
       ;
-    calls = 0;
+    changes.calls = 0;
     holders = hdd_holders_scan (NULL);
     g_assert_cmpuint (holders->len, ==, 1);
     g_usleep (100 * 1000);
     while (g_main_context_iteration (NULL, FALSE))
       ;
-    g_assert_cmpuint (calls, ==, 0);
+    g_assert_cmpuint (changes.calls, ==, 0);
   }
 }
 
