@@ -129,9 +129,12 @@ hdd_mdev_manager_get_directory (HddMdevManager *self)
 /* ---- Types ---- */
 
 /* Makes the MdevType objects of @parent what sysfs says: new types
- * appear, gone ones go, the others re-read available_instances. */
+ * appear, gone ones go, the others are read again: only their
+ * available_instances with @only_available (after an mdev of @parent was
+ * made or removed: what a type is comes from its driver, which did not
+ * change), else every attribute. */
 static void
-sync_types (HddMdevManager *self, const char *parent)
+sync_types (HddMdevManager *self, const char *parent, gboolean only_available)
 {
   g_autoptr(GPtrArray) types = hdd_mdev_sysfs_list_types (parent);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
@@ -143,7 +146,9 @@ sync_types (HddMdevManager *self, const char *parent)
       g_autofree char *path = hdd_mdev_type_object_path (parent, g_ptr_array_index (types, i));
       HddMdevType *type = g_hash_table_lookup (self->types, path);
 
-      if (type)
+      if (type && only_available)
+        hdd_mdev_type_refresh_available (type);
+      else if (type)
         hdd_mdev_type_refresh (type);
       else
         {
@@ -511,7 +516,9 @@ autostart_parent (HddMdevManager *self, const char *parent)
 }
 
 /* One look at a watched parent: its types, and the autostart definitions
- * waiting for them.  TRUE when there is nothing left to wait for. */
+ * waiting for them.  TRUE when there is nothing left to wait for: none
+ * waits, and it offers its types or is no mdev parent at all (a NIC bound
+ * or unbound: when it registers with mdev, its mdev_bus uevent says so). */
 static gboolean
 watch_check (Watch *w)
 {
@@ -519,10 +526,10 @@ watch_check (Watch *w)
   g_autoptr(GPtrArray) types = NULL;
   guint pending;
 
-  sync_types (self, w->parent);
+  sync_types (self, w->parent, FALSE);
   pending = autostart_parent (self, w->parent);
   types = hdd_mdev_sysfs_list_types (w->parent);
-  if (pending == 0 && types->len > 0)
+  if (pending == 0 && (types->len > 0 || !hdd_mdev_sysfs_is_parent (w->parent)))
     return TRUE;
   if (g_get_monotonic_time () < w->deadline)
     return FALSE;
@@ -593,9 +600,9 @@ on_mdev_uevent (HddMdevManager *self, const char *action, const char *name)
     old_parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (mdev)));
   parent = sync_mdev (self, uuid);
   if (parent && *parent)
-    sync_types (self, parent);
+    sync_types (self, parent, TRUE);
   if (old_parent && *old_parent && g_strcmp0 (old_parent, parent) != 0)
-    sync_types (self, old_parent);
+    sync_types (self, old_parent, TRUE);
 }
 
 static void
@@ -617,7 +624,7 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *device, gpointe
   if (!hdd_mdev_check_name ("parent", name, NULL))
     return;
   if (g_str_equal (action, "remove") || g_str_equal (action, "unbind"))
-    sync_types (self, name);
+    sync_types (self, name, FALSE);
   else
     {
       reload_parent_if_changed (self, name);
@@ -673,7 +680,7 @@ on_job_finished (HddJobTable *jobs, HddJob *job, GObject *device, gpointer user_
   parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (device)));
   g_free (sync_mdev (self, uuid));
   if (*parent)
-    sync_types (self, parent);
+    sync_types (self, parent, TRUE);
 }
 
 /* ---- Holders ---- */
@@ -974,7 +981,7 @@ hdd_mdev_manager_start (HddMdevManager *self)
   g_signal_connect (self->udev, "uevent", G_CALLBACK (on_uevent), self);
 
   for (guint i = 0; i < parents->len; i++)
-    sync_types (self, g_ptr_array_index (parents, i));
+    sync_types (self, g_ptr_array_index (parents, i), FALSE);
   watch_definitions (self);
   reload_definitions (self);
   for (guint i = 0; i < active->len; i++)

@@ -58,11 +58,20 @@ hdd_mdev_type_refresh (HddMdevType *self)
   g_autofree char *name = hdd_mdev_sysfs_type_read (parent, type, "name");
   g_autofree char *description = hdd_mdev_sysfs_type_read (parent, type, "description");
   g_autofree char *device_api = hdd_mdev_sysfs_type_read (parent, type, "device_api");
-  guint64 available = 0;
 
-  hdd_mdev_sysfs_type_read_available (parent, type, &available);
   hdd_dbus_mdev_type_set_name (iface, name ? name : "");
   hdd_dbus_mdev_type_set_description (iface, description ? description : "");
   hdd_dbus_mdev_type_set_device_api (iface, device_api ? device_api : "");
+  hdd_mdev_type_refresh_available (self);
+}
+
+void
+hdd_mdev_type_refresh_available (HddMdevType *self)
+{
+  HddDbusMdevType *iface = HDD_DBUS_MDEV_TYPE (self);
+  guint64 available = 0;
+
+  hdd_mdev_sysfs_type_read_available (hdd_dbus_mdev_type_get_parent (iface),
+                                      hdd_dbus_mdev_type_get_type_id (iface), &available);
   hdd_dbus_mdev_type_set_available_instances (iface, (guint32) MIN (available, G_MAXUINT32));
 }

@@ -16,5 +16,8 @@ const char *hdd_mdev_type_get_object_path (HddMdevType *self);
 
 /* Re-reads what the vendor driver says, available_instances above all. */
 void hdd_mdev_type_refresh (HddMdevType *self);
+/* Only available_instances, the one attribute an mdev made or removed
+ * changes: one read, where a refresh reads four. */
+void hdd_mdev_type_refresh_available (HddMdevType *self);
 
 G_END_DECLS

@@ -98,6 +98,14 @@ hdd_mdev_sysfs_parent_exists (const char *parent)
 }
 
 gboolean
+hdd_mdev_sysfs_is_parent (const char *parent)
+{
+  g_autofree char *path = hdd_sysfs_path (MDEV_BUS "/%s", parent);
+
+  return hdd_sysfs_exists (path);
+}
+
+gboolean
 hdd_mdev_sysfs_type_exists (const char *parent,
                             const char *type)
 {

@@ -30,6 +30,9 @@ GPtrArray *hdd_mdev_sysfs_list_parents (void);
 GPtrArray *hdd_mdev_sysfs_list_types (const char *parent);
 
 gboolean hdd_mdev_sysfs_parent_exists (const char *parent);
+/* Whether @parent is registered with mdev (in /sys/class/mdev_bus), its
+ * types listed yet or not. */
+gboolean hdd_mdev_sysfs_is_parent (const char *parent);
 gboolean hdd_mdev_sysfs_type_exists   (const char *parent,
                                  const char *type);
 
