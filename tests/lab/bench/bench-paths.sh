@@ -12,6 +12,8 @@
 #                the lab has no driverctl: its row is on the testbed only)
 #   D-Bus      - one persistent connection (tools/hdd-client): the call,
 #                then the Job's Completed signal, on the client's clock
+#   one-shot   - the same client as one process per operation: the least
+#                any GDBus command costs for the work (the CLI's floor)
 #   hostdevctl - one `hostdevctl` process per operation
 # Each operation is verified in sysfs; the shell times with $EPOCHREALTIME.
 # Batch (LAB_BENCH_BATCH mdevs, default 16: mtty has 24 ports in all), once
@@ -54,6 +56,16 @@ mdev_mdevctl_create() { mdevctl start -p "$parent" -t "$type" -u "$1"; }
 mdev_mdevctl_remove() { mdevctl stop -u "$1"; }
 mdev_dbus_create()    { dbus_op create "$parent" "$type" "$1"; }
 mdev_dbus_remove()    { dbus_op remove "$1"; }
+# One hdd-client process per operation; its answer through a file, not a
+# subshell (a fork is not part of the path).
+oneshot() {
+    local reply
+    "$client" <<< "$*" > /tmp/bench-oneshot && read -r reply < /tmp/bench-oneshot &&
+        [ -n "$reply" ] && [ "${reply##* }" != failed ]
+}
+oneshot_ping() { oneshot ping; }
+mdev_oneshot_create() { oneshot create "$parent" "$type" "$1"; }
+mdev_oneshot_remove() { oneshot remove "$1"; }
 mdev_hostdevctl_create() { hostdevctl mdev create "$parent" "$type" --uuid "$1" > /dev/null; }
 mdev_hostdevctl_remove() { hostdevctl mdev remove "$1" > /dev/null; }
 mdev_is() {   # mdev_is UUID yes|no
@@ -88,15 +100,26 @@ stats() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else printf "-" }'; }
 
 hostdevctl types > /dev/null   # D-Bus activation is not part of the figures
+hd_pid=$(pidof hostdevd)
+# hd_cpu VAR: hostdevd's CPU time so far (user + system, clock ticks) into
+# VAR, with builtins only (its fields after "(comm) ": utime is the 12th)
+hd_cpu() {
+    local stat f
+    read -r stat < "/proc/$hd_pid/stat" || { printf -v "$1" 0; return; }
+    read -ra f <<< "${stat##*) }"
+    printf -v "$1" '%s' "$(( f[11] + f[12] ))"
+}
+tck=$(getconf CLK_TCK)
 declare -A base   # sysfs medians, per kind and column
 rows=()
 # cycles KIND PATH...: create/remove (bind/restore) cycles, one row per path
 cycles_of() {
-    local kind=$1 path i id t0 t1 t2 bad c_med
+    local kind=$1 path i id t0 t1 t2 bad c_med cpu0 cpu1
     shift
     for path in "$@"; do
         local c=() r=()
         bad=0
+        hd_cpu cpu0
         for i in $(seq -1 "$cycles"); do
             if [ "$kind" = mdev ]; then id=$(< /proc/sys/kernel/random/uuid); else id=$nic; fi
             now t0; "${kind}_${path}_create" "$id" && "${kind}_is" "$id" yes || bad=$((bad + 1))
@@ -108,15 +131,20 @@ cycles_of() {
             [ "$i" -ge 1 ] || continue   # -1 and 0 warm up
             c+=($((t1 - t0))) r+=($((t3 - t2)))
         done
+        hd_cpu cpu1
         check "$kind, $path: $cycles cycles, every operation verified in sysfs" test "$bad" = 0
-        local cs rs
+        local cs rs hd
         stats cs "${c[@]}"; c_med=$med
         stats rs "${r[@]}"
         if [ "$path" = sysfs ]; then base[$kind.c]=$c_med base[$kind.r]=$med; fi
-        rows+=("| $kind | $path | $cs — $(ratio "$c_med" "${base[$kind.c]}") | $rs — $(ratio "$med" "${base[$kind.r]}") |")
+        # hostdevd's CPU per operation (2 per cycle, warm-up included):
+        # what it does besides waiting, whatever else the machine runs
+        hd=$(awk -v t=$((cpu1 - cpu0)) -v hz="$tck" -v n=$(( 2 * (cycles + 2) )) \
+             'BEGIN { printf "%.0f", t * 1000 / hz / n }')
+        rows+=("| $kind | $path | $cs — $(ratio "$c_med" "${base[$kind.c]}") | $rs — $(ratio "$med" "${base[$kind.r]}") | $hd |")
     done
 }
-cycles_of mdev sysfs mdevctl dbus hostdevctl
+cycles_of mdev sysfs mdevctl dbus oneshot hostdevctl
 cycles_of pci sysfs dbus hostdevctl
 
 # What a process costs here, against which the CLI rows are read.
@@ -127,6 +155,7 @@ proc_ms() {   # proc_ms COMMAND...: median of 10 runs, ms
 }
 p_true=$(proc_ms /bin/true) p_mdevctl=$(proc_ms mdevctl --version)
 p_types=$(proc_ms hostdevctl types) p_help=$(proc_ms hostdevctl --help)
+p_oneshot=$(proc_ms oneshot_ping)   # a GDBus process: start, connect, one call
 # What one bus round trip costs here: Peer.Ping of the daemon on the
 # persistent connection, 20 times.
 rt=()
@@ -173,11 +202,11 @@ done
 echo
 echo "Operations one at a time, $(nproc) vCPUs under TCG, kernel $(uname -r); ms, median (p90) — ratio to sysfs"
 echo
-echo "| kind | path | create / bind | remove / restore |"
-echo "|---|---|---|---|"
+echo "| kind | path | create / bind | remove / restore | hostdevd CPU ms per operation |"
+echo "|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "Processes (median of 10, ms): /bin/true $p_true, mdevctl --version $p_mdevctl, hostdevctl --help $p_help, hostdevctl types $p_types"
+echo "Processes (median of 10, ms): /bin/true $p_true, mdevctl --version $p_mdevctl, hostdevctl --help $p_help, hostdevctl types $p_types, D-Bus one-shot ping (a GDBus process: start, connect, Peer.Ping) $p_oneshot"
 echo "One bus round trip (Peer.Ping of hostdevd on the persistent connection, 20), ms: $p_ping"
 echo
 echo "Batch of $batch mtty-1 mdevs, ms (mean of $rounds round(s)) — ratio to $batch × mdevctl"
