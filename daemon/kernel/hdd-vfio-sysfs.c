@@ -99,7 +99,8 @@ hdd_vfio_sysfs_kernel_can_revoke (void)
   g_autoptr(GDir) dir = g_dir_open (class, 0, NULL);
   const char *name;
 
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
+  for (guint i = 0; dir && i < HDD_VFIO_SYSFS_REVOKE_LOOKS &&
+       (name = g_dir_read_name (dir)) != NULL; i++)
     {
       g_autofree char *state = g_build_filename (class, name, NULL);
 

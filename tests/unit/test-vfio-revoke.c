@@ -58,6 +58,15 @@ add_vfio_dev (Fixture *f, const char *device, const char *name, gboolean revoke)
   return hdd_sysfs_path ("/sys/class/vfio-dev/%s", name);
 }
 
+/* Its /sys/class/vfio-dev link gone, as when the device leaves VFIO. */
+static void
+remove_vfio_dev (const char *name)
+{
+  g_autofree char *link = hdd_sysfs_path ("/sys/class/vfio-dev/%s", name);
+
+  g_assert_cmpint (unlink (link), ==, 0);
+}
+
 static void
 set_attr (const char *state, const char *name, const char *value)
 {
@@ -85,6 +94,9 @@ test_capability (Fixture *f, gconstpointer data)
   g_assert_true (hdd_vfio_sysfs_can_revoke (able));
   g_assert_false (hdd_vfio_sysfs_can_revoke (plain));
   g_assert_true (hdd_vfio_sysfs_kernel_can_revoke ());
+  /* The last device with it gone: the kernel says no again. */
+  remove_vfio_dev ("vfio1");
+  g_assert_false (hdd_vfio_sysfs_kernel_can_revoke ());
 }
 
 static void
