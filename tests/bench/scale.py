@@ -31,6 +31,7 @@ SCALE_IDLE_S (10), SCALE_READ_S (5), SCALE_CYCLES (5).
 """
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -212,6 +213,7 @@ def measure(size, n_pci, n_mdevs, bus, address):
         # The CPU time it took, which other load on the machine does not
         # stretch as it stretches the wall-clock time.
         row['startup_cpu'] = cpu_ticks(pid) / os.sysconf('SC_CLK_TCK')
+        row['parts'] = startup_parts(os.path.join(work, 'hostdevd.log'))
         # What start-up left to threads (driver_override reads) ends first.
         time.sleep(SETTLE_S)
         row['rss'] = rss_kib(pid) / 1024
@@ -245,17 +247,33 @@ def measure(size, n_pci, n_mdevs, bus, address):
     return row
 
 
+def startup_parts(log):
+    """The start-up's parts the daemon logs: udev's listing of the PCI
+    devices, their objects, the mdev half (seconds; None when not found)."""
+    with open(log, errors='replace') as f:
+        text = f.read()
+    pci = re.search(r'udev listed them in ([0-9.]+) s, their objects took ([0-9.]+) s', text)
+    mdev = re.search(r'mdevs \(definitions in .*; read in ([0-9.]+) s\)', text)
+    return (float(pci.group(1)) if pci else None, float(pci.group(2)) if pci else None,
+            float(mdev.group(1)) if mdev else None)
+
+
+def seconds(v):
+    return '-' if v is None else '%.2f' % v
+
+
 def table(rows):
-    head = ('| size | PCI devices | mdevs | start-up s (CPU s) | RSS MiB | idle CPU % | '
+    head = ('| size | PCI devices | mdevs | start-up s (CPU s) | udev listing / PCI objects / '
+            'mdevs, s | RSS MiB | idle CPU % | '
             + ' | '.join('read p50/p99 ms, %d client%s' % (n, 's' if n > 1 else '')
                          for n in CLIENTS)
             + ' | CreateMdev ms | BindVfio ms |')
     lines = [head, '|' + '---|' * head.count(' | ') + '---|']
     for r in rows:
         reads = ' | '.join('%.2f / %.2f' % r['read%d' % n][:2] for n in CLIENTS)
-        lines.append('| %s | %d | %d | %.2f (%.2f) | %.1f | %.2f | %s | %.1f | %.1f |'
+        lines.append('| %s | %d | %d | %.2f (%.2f) | %s | %.1f | %.2f | %s | %.1f | %.1f |'
                      % (r['size'], r['pci'], r['mdevs'], r['startup'], r['startup_cpu'],
-                        r['rss'], r['idle'],
+                        ' / '.join(seconds(v) for v in r['parts']), r['rss'], r['idle'],
                         reads, r['create'] * 1000, r['bind'] * 1000))
     return '\n'.join(lines)
 
