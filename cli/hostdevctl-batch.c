@@ -47,26 +47,21 @@ print_end (Item *item, gboolean success, const char *message)
   fflush (stdout);
 }
 
-/* Every Completed of hostdevd's jobs: ours are in b->running.  A job's
- * Completed always follows the reply to the call that started it, and
- * signals are only dispatched between calls, so none of ours is missed. */
+/* Every end of hostdevd's jobs (the client's Completed subscription):
+ * ours are in b->running.  The subscription is made before the first
+ * call, and signals are only dispatched between calls, after the reply
+ * that named the job: none of ours is missed. */
 static void
-on_completed (GDBusConnection *connection,
-              const char      *sender,
-              const char      *path,
-              const char      *interface_name,
-              const char      *signal_name,
-              GVariant        *parameters,
-              gpointer         user_data)
+on_completed (const char *path,
+              gboolean    success,
+              const char *message,
+              gpointer    user_data)
 {
   Batch *b = user_data;
   Item *item = g_hash_table_lookup (b->running, path);
-  const char *message;
-  gboolean success;
 
-  if (item == NULL || !g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(bs)")))
+  if (item == NULL)
     return;
-  g_variant_get (parameters, "(b&s)", &success, &message);
   item->state = success ? ITEM_COMPLETED : ITEM_FAILED;
   print_end (item, success, message);
   g_hash_table_remove (b->running, path);
@@ -204,9 +199,8 @@ hdc_batch_run (HdcClient          *client,
                gpointer            data,
                gboolean            no_wait)
 {
-  GDBusConnection *connection = hdc_client_get_connection (client);
   Batch b = { 0 };
-  guint subscription, sigint, sigterm;
+  guint sigint, sigterm;
   int status;
 
   b.n_items = g_strv_length ((char **) names);
@@ -218,10 +212,7 @@ hdc_batch_run (HdcClient          *client,
 
   /* Before the first call: the bus applies the match before it passes
    * on any later message of this connection. */
-  subscription = g_dbus_connection_signal_subscribe (connection, HDD_DBUS_NAME,
-                                                     HDD_DBUS_NAME ".Job", "Completed",
-                                                     NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                                     on_completed, &b, NULL);
+  hdc_client_on_job_ended (client, on_completed, &b);
   sigint = g_unix_signal_add (SIGINT, on_signal, &b);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, &b);
 
@@ -236,7 +227,7 @@ hdc_batch_run (HdcClient          *client,
   status = summarize (&b);
   g_source_remove (sigint);
   g_source_remove (sigterm);
-  g_dbus_connection_signal_unsubscribe (connection, subscription);
+  hdc_client_on_job_ended (client, NULL, NULL);
   for (guint i = 0; i < b.n_items; i++)
     g_free (b.items[i].job);
   g_free (b.items);

@@ -214,10 +214,15 @@ on_job_ended (GDBusConnection *connection,
 
   if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(bs)")))
     return;
+  g_variant_get (parameters, "(b&s)", &success, &message);
   if (is_followed (client, path))
     {
-      g_variant_get (parameters, "(b&s)", &success, &message);
       g_signal_emit_by_name (client->followed, "completed", success, message);
+      return;
+    }
+  if (client->ended_func != NULL)
+    {
+      client->ended_func (path, success, message, client->ended_data);
       return;
     }
   /* Another job's, or ours before the call that started it returned. */
@@ -229,22 +234,39 @@ on_job_ended (GDBusConnection *connection,
   g_hash_table_add (client->ended, g_strdup (path));
 }
 
-void
-hdc_client_watch_jobs (HdcClient *client)
+/* Only the daemon that answered: its unique name, known from the Ping. */
+static void
+subscribe_ends (HdcClient *client)
 {
   if (client->job_ends != 0)
     return;
   client->ended = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  /* Only the daemon that answered: its unique name, known from the Ping. */
-  client->job_changes =
-    g_dbus_connection_signal_subscribe (client->connection, client->owner,
-                                        "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                        NULL, HDD_IFACE_JOB, G_DBUS_SIGNAL_FLAGS_NONE,
-                                        on_job_changed, client, NULL);
   client->job_ends =
     g_dbus_connection_signal_subscribe (client->connection, client->owner, HDD_IFACE_JOB,
                                         "Completed", NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                         on_job_ended, client, NULL);
+}
+
+void
+hdc_client_watch_jobs (HdcClient *client)
+{
+  if (client->job_changes == 0)
+    client->job_changes =
+      g_dbus_connection_signal_subscribe (client->connection, client->owner,
+                                          "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                          NULL, HDD_IFACE_JOB, G_DBUS_SIGNAL_FLAGS_NONE,
+                                          on_job_changed, client, NULL);
+  subscribe_ends (client);
+}
+
+void
+hdc_client_on_job_ended (HdcClient      *client,
+                         HdcJobEndedFunc func,
+                         gpointer        user_data)
+{
+  subscribe_ends (client);
+  client->ended_func = func;
+  client->ended_data = user_data;
 }
 
 HddDbusJob *
@@ -255,7 +277,7 @@ hdc_client_follow_job (HdcClient  *client,
 {
   HddDbusJob *job;
 
-  g_return_val_if_fail (client->job_ends != 0, NULL);
+  g_return_val_if_fail (client->job_changes != 0, NULL);
   if (!g_variant_is_object_path (path))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

@@ -8,6 +8,12 @@
 
 G_BEGIN_DECLS
 
+/* The end of a job (its Completed signal): hdc_client_on_job_ended(). */
+typedef void (*HdcJobEndedFunc) (const char *path,
+                                 gboolean    success,
+                                 const char *message,
+                                 gpointer    user_data);
+
 typedef struct {
   GDBusConnection    *connection;
   HddDbusManager     *manager;         /* /org/hostdevd1 for calls: no properties */
@@ -20,8 +26,10 @@ typedef struct {
   guint               job_changes;     /* PropertiesChanged of the daemon's jobs */
   guint               job_ends;        /* Completed of the daemon's jobs */
   HddDbusJob         *followed;        /* where they go (borrowed) */
-  GHashTable         *ended;           /* job path -> (bs): Completed before it was followed */
+  GHashTable         *ended;           /* jobs whose Completed came before they were followed */
   gboolean            ended_lost;      /* ... more than kept */
+  HdcJobEndedFunc     ended_func;      /* told of the others' ends, when set */
+  gpointer            ended_data;
 } HdcClient;
 
 /* Connects to hostdevd on the system bus, starting it through D-Bus
@@ -96,6 +104,15 @@ HddDbusJob *hdc_client_open_job (HdcClient  *client,
  * Completed of the daemon's jobs) sent ahead of the call, without a proxy
  * that subscribes and reads every property first (hdc_client_follow_job()). */
 void hdc_client_watch_jobs (HdcClient *client);
+
+/* Before the calls that start several jobs (a batch): @func (NULL: none)
+ * is told of the end of every job of the daemon but the one
+ * hdc_client_follow_job() follows, through the Completed subscription of
+ * hdc_client_watch_jobs(), made here if it is not yet (their progress is
+ * not subscribed to). */
+void hdc_client_on_job_ended (HdcClient      *client,
+                              HdcJobEndedFunc func,
+                              gpointer        user_data);
 
 /* The job at @path that a call made after hdc_client_watch_jobs() started:
  * a proxy that has read nothing yet, kept current by those subscriptions

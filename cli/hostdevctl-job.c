@@ -339,7 +339,7 @@ hdc_job_follow (HdcClient  *client,
    * through the client's subscriptions, made before the call: nothing is
    * read until it ends, unless a person watches it live on a terminal, it
    * may have ended already, or the properties are the output (--json). */
-  if (client->job_ends != 0)
+  if (client->job_changes != 0)
     {
       job = hdc_client_follow_job (client, path, &ended, &error);
       if (job != NULL && (ended || json || (!no_wait && hdc_output_is_terminal (stdout))) &&
