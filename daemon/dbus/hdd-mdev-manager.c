@@ -598,8 +598,23 @@ watch_parent (HddMdevManager *self, const char *parent)
 
 /* ---- Uevents ---- */
 
+/* The parent an mdev's uevent names: the directory its device lives in
+ * (/sys/devices/.../PARENT/UUID), the only record of it once the mdev and
+ * its object are gone; NULL when that is no name a parent may have. */
+static char *
+uevent_parent (GUdevDevice *device)
+{
+  const char *syspath = g_udev_device_get_sysfs_path (device);
+  g_autofree char *dir = syspath ? g_path_get_dirname (syspath) : NULL;
+  g_autofree char *base = dir ? g_path_get_basename (dir) : NULL;
+
+  if (base == NULL || !hdd_mdev_check_name ("parent", base, NULL))
+    return NULL;
+  return g_steal_pointer (&base);
+}
+
 static void
-on_mdev_uevent (HddMdevManager *self, const char *action, const char *name)
+on_mdev_uevent (HddMdevManager *self, GUdevDevice *device, const char *name)
 {
   g_autofree char *uuid = hdd_uuid_canonicalize (name, NULL);
   g_autofree char *old_parent = NULL;
@@ -608,10 +623,17 @@ on_mdev_uevent (HddMdevManager *self, const char *action, const char *name)
 
   if (uuid == NULL)
     return;
-  /* Once it is gone, only the object still knows the parent. */
+  /* Once it is gone, only the object still knows the parent; once the
+   * object is gone too (its job's end dropped it, before the kernel's
+   * remove uevent), the uevent's path does. */
   mdev = lookup (self, uuid);
   if (mdev)
     old_parent = g_strdup (hdd_dbus_mdev_get_parent (HDD_DBUS_MDEV (mdev)));
+  if (old_parent == NULL || *old_parent == '\0')
+    {
+      g_free (old_parent);
+      old_parent = uevent_parent (device);
+    }
   parent = sync_mdev (self, uuid);
   if (parent && *parent)
     sync_types (self, parent, TRUE);
@@ -630,7 +652,7 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *device, gpointe
   g_debug ("uevent %s %s (%s)", action, name, g_udev_device_get_subsystem (device));
   if (g_strcmp0 (g_udev_device_get_subsystem (device), "mdev") == 0)
     {
-      on_mdev_uevent (self, action, name);
+      on_mdev_uevent (self, device, name);
       return;
     }
   /* Any device of those subsystems may be an mdev parent: those that are

@@ -164,6 +164,9 @@ class FakeMdevKernel:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self._next_group = 100
         self._next_vfio = 100
+        # Seconds between the mdev's directory going and the instance given
+        # back: a slow vendor driver's release, after the remove's job ended.
+        self.give_back_delay = 0.0
 
     def start(self):
         self.thread.start()
@@ -328,6 +331,8 @@ class FakeMdevKernel:
             self.tb._write(os.path.join(m['vdir'], 'release_pending'), '0\n')
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tb.mdev_dir(uuid))
+        if self.give_back_delay:
+            time.sleep(self.give_back_delay)
         # The kernel's order: the vendor driver's remove gives the instance
         # back (mtty_remove -> release) before device_del() sends the
         # remove uevent, so whoever reacts to the uevent reads the new count.

@@ -33,6 +33,25 @@ def test_types(daemon, testbed):
     assert t['AvailableInstances'] == 12
 
 
+def test_instance_given_back_after_the_job(daemon, testbed):
+    """The vendor driver gives the instance back only after the remove's
+    job saw the mdev go and dropped its object: the kernel's remove uevent,
+    which comes after, still makes the type's count right (its path names
+    the parent)."""
+    path, job = create(daemon)
+    assert daemon.wait_job(job)['State'] == 'completed'
+    daemon.wait_for(lambda: daemon.props(MTTY2, 'org.hostdevd1.MdevType')
+                    ['AvailableInstances'] == 11, what='available_instances 11')
+    testbed.kernel.mdev.give_back_delay = 0.5
+    p = daemon.wait_job(daemon.mdev(UUID).Remove(opts()))
+    assert p['State'] == 'completed', p['ErrorMessage']
+    daemon.wait_for(lambda: path not in daemon.managed('org.hostdevd1.Mdev'),
+                    what='the object of an undefined mdev to go')
+    daemon.wait_for(lambda: daemon.props(MTTY2, 'org.hostdevd1.MdevType')
+                    ['AvailableInstances'] == 12, what='available_instances 12')
+    assert testbed.available('mtty', 'mtty-2') == 12
+
+
 def test_create_and_remove(daemon, testbed):
     path, job = create(daemon, attributes=[('label', 'console'), ('serial/baud', '115200')])
     assert path == '/org/hostdevd1/mdev/' + UUID.replace('-', '_')
