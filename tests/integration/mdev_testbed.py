@@ -29,6 +29,7 @@ release state but without the capability: no `revoke`.
 
 import contextlib
 import os
+import stat
 import threading
 import time
 
@@ -264,8 +265,8 @@ class FakeMdevKernel:
         os.makedirs(self.tb.path('/sys/class/vfio-dev'), exist_ok=True)
         os.symlink(os.path.relpath(vdir, self.tb.path('/sys/class/vfio-dev')),
                    self.tb.path('/sys/class/vfio-dev/' + vfio))
-        self.tb._write(self.tb.path('/dev/vfio/%d' % group), '')
-        self.tb._write(self.tb.path('/dev/vfio/devices/' + vfio), '')
+        make_node(self.tb.path('/dev/vfio/%d' % group))
+        make_node(self.tb.path('/dev/vfio/devices/' + vfio))
         for attr in MDEV_ATTRS:
             os.makedirs(os.path.dirname(os.path.join(d, attr)), exist_ok=True)
             self.tb._write(os.path.join(d, attr), '')
@@ -374,6 +375,12 @@ def fifo_has_writer(fifo_id):
 def _write(p, text):
     with open(p, 'w') as f:
         f.write(text)
+
+
+def make_node(p):
+    """A device node as devtmpfs makes it: it appears, and nobody opens it
+    (an open would look like a holder's to an inotify watch of /dev/vfio)."""
+    os.mknod(p, 0o600 | stat.S_IFREG)
 
 
 def _fill(fd):

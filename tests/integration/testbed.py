@@ -29,7 +29,7 @@ gi.require_version('UMockdev', '1.0')
 from gi.repository import UMockdev  # noqa: E402
 
 from mdev_testbed import (MTTY_TYPES, FakeMdevKernel, MdevTestbed, Revocation,  # noqa: E402
-                          fifo_has_writer)
+                          fifo_has_writer, make_node)
 
 # What the real kernel would pick at probe time for each device.
 NATIVE = {}
@@ -167,12 +167,12 @@ class Testbed(MdevTestbed):
         if group is not None:
             node = self.vfio_node(group)
             if not os.path.exists(node):
-                self._write(node, '')
+                make_node(node)
         minor = self._vfio_minor
         self._vfio_minor += 1
         vdir = os.path.join(self.dev_path(address), 'vfio-dev', 'vfio%d' % minor)
         os.makedirs(vdir)
-        self._write(self.path('/dev/vfio/devices/vfio%d' % minor), '')
+        make_node(self.path('/dev/vfio/devices/vfio%d' % minor))
         if self.revoke is not None:
             Revocation(self.revoke).setup(vdir)
             os.makedirs(self.path('/sys/class/vfio-dev'), exist_ok=True)
