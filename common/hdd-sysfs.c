@@ -468,6 +468,13 @@ hdd_sysfs_write_detached (const char *path,
 #define WAIT_SHORT_MAX_US 2000
 #define WAIT_LONG_US      16000
 
+/* hdd_sysfs_kick(): how many came, and the count each waiting thread saw
+ * when its last sleep ended. */
+static GMutex kick_lock;
+static GCond kick_cond;
+static guint64 kick_count;
+static _Thread_local guint64 kick_seen;
+
 gboolean
 hdd_sysfs_wait_next (guint *attempt,
                      gint64 deadline)
@@ -476,11 +483,32 @@ hdd_sysfs_wait_next (guint *attempt,
   gint64 sleep_us = MIN ((gint64) 250 << MIN (*attempt, 3),
                          *attempt < WAIT_SHORT_LOOKS ? WAIT_SHORT_MAX_US : WAIT_LONG_US);
 
+  gint64 end;
+
   if (now >= deadline)
     return FALSE;
+  end = now + MIN (sleep_us, deadline - now);
+  g_mutex_lock (&kick_lock);
+  /* The first sleep cannot know whether a kick came after the caller's
+   * look: it is short.  Later ones end at once when one came since the
+   * last sleep ended, which may be after the look. */
+  if (*attempt == 0)
+    kick_seen = kick_count;
+  while (kick_count == kick_seen && g_cond_wait_until (&kick_cond, &kick_lock, end))
+    ;
+  kick_seen = kick_count;
+  g_mutex_unlock (&kick_lock);
   (*attempt)++;
-  g_usleep (MIN (sleep_us, deadline - now));
   return TRUE;
+}
+
+void
+hdd_sysfs_kick (void)
+{
+  g_mutex_lock (&kick_lock);
+  kick_count++;
+  g_cond_broadcast (&kick_cond);
+  g_mutex_unlock (&kick_lock);
 }
 
 char *

@@ -68,17 +68,23 @@ gboolean hdd_sysfs_write_detached (const char *path,
                                    const char *value,
                                    GError    **error);
 
-/* The last component of the symbolic link at @path, or NULL when there is no
- * link (e.g. the "driver" link of an unbound device). */
 /* Sleeps before the next look at sysfs for what the kernel does after a
  * write: the real kernel has mostly done it when the write returns, a
  * probe or a fake kernel may take a few milliseconds more, so the sleeps
  * are short at first (0.25 ms, doubling to 2 ms) and 16 ms after about
- * 50 ms.  @attempt counts the looks (0 before the first sleep).  FALSE,
- * without sleeping, once the monotonic time @deadline has passed. */
+ * 50 ms, and end early at a hdd_sysfs_kick().  @attempt counts the looks
+ * (0 before the first sleep).  FALSE, without sleeping, once the monotonic
+ * time @deadline has passed. */
 gboolean hdd_sysfs_wait_next (guint *attempt,
                               gint64 deadline);
 
+/* Something in sysfs changed (a uevent came): every hdd_sysfs_wait_next()
+ * sleeping ends now, and its caller looks again; one that is not sleeping
+ * does not sleep at its next call.  From any thread. */
+void     hdd_sysfs_kick      (void);
+
+/* The last component of the symbolic link at @path, or NULL when there is no
+ * link (e.g. the "driver" link of an unbound device). */
 char *hdd_sysfs_link_basename (const char *path);
 
 gboolean hdd_sysfs_exists (const char *path);

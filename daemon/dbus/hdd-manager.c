@@ -20,6 +20,7 @@
 #include "hdd-reconcile.h"
 #include "hdd-release-pending.h"
 #include "hdd-store.h"
+#include "hdd-sysfs.h"
 #include "hdd-vfio-sysfs.h"
 
 /* How often the holders of VFIO nodes are looked up; less often when the
@@ -292,6 +293,8 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *udev, gpointer 
   const char *name = g_udev_device_get_name (udev);
 
   g_debug ("uevent %s %s", action, name);
+  /* A job waiting for what sysfs says after its write looks again now. */
+  hdd_sysfs_kick ();
   if (g_str_equal (action, "remove"))
     remove_device (self, name);
   else

@@ -650,6 +650,8 @@ on_uevent (GUdevClient *client, const char *action, GUdevDevice *device, gpointe
   if (name == NULL)
     return;
   g_debug ("uevent %s %s (%s)", action, name, g_udev_device_get_subsystem (device));
+  /* A job waiting for what sysfs says after its write looks again now. */
+  hdd_sysfs_kick ();
   if (g_strcmp0 (g_udev_device_get_subsystem (device), "mdev") == 0)
     {
       on_mdev_uevent (self, device, name);
