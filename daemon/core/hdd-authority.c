@@ -233,6 +233,18 @@ hdd_authority_check (HddAuthority          *self,
 }
 
 gboolean
+hdd_authority_allows_at_once (HddAuthority *self,
+                              const char   *sender)
+{
+  gpointer known;
+
+  if (self->root_asks_polkit || sender == NULL || *sender != ':')
+    return FALSE;
+  known = g_hash_table_lookup (self->uids, sender);
+  return known != NULL && GPOINTER_TO_UINT (known) - 1 == 0;
+}
+
+gboolean
 hdd_authority_check_finish (HddAuthority *self,
                             GAsyncResult *result,
                             GError      **error)

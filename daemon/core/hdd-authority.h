@@ -31,6 +31,13 @@ void hdd_authority_check (HddAuthority          *self,
                           GAsyncReadyCallback    callback,
                           gpointer               user_data);
 
+/* Whether hdd_authority_check() would allow every action to @sender at
+ * once, without asking anyone: it is root, and the bus daemon said so
+ * already (its uid is remembered).  The bouncer then runs the call without
+ * waiting for an answer, or watching the sender while it waits. */
+gboolean hdd_authority_allows_at_once (HddAuthority *self,
+                                       const char   *sender);
+
 /* TRUE when allowed; else FALSE with HDD_ERROR_NOT_AUTHORIZED. */
 gboolean hdd_authority_check_finish (HddAuthority *self,
                                      GAsyncResult *result,

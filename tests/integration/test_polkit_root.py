@@ -51,6 +51,15 @@ def test_root_is_not_asked_about(daemon_as_installed, polkit, testbed):
     assert testbed.driver(NIC) == 'vfio-pci'
     assert polkit_checks(polkit) == []
 
+    # The same connection again: its uid is known now, and the call runs
+    # without a question to anyone (hdd_authority_allows_at_once).
+    p = d.wait_job(d.device(NIC).Restore(opts()))
+    assert p['State'] == 'completed', p['ErrorMessage']
+    assert testbed.driver(NIC) == 'e1000e'
+    assert polkit_checks(polkit) == []
+    assert d.log().count('is root: org.hostdevd1.bind allowed without asking polkit') == 1
+    assert d.log().count('is known as root: org.hostdevd1.bind allowed at once') == 1
+
 
 def test_a_user_is_asked_about(daemon_as_installed, polkit, testbed, any_user_may_connect):
     polkit.SetAllowed(dbus.Array([], signature='s'))
