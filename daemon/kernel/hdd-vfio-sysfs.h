@@ -43,9 +43,10 @@ gboolean hdd_vfio_sysfs_can_revoke (const char *state_dir);
  * /sys/class/vfio-dev has the attribute.  It is the VFIO core's, which
  * every device of a kernel that has it carries, so only the first
  * HDD_VFIO_SYSFS_REVOKE_LOOKS devices listed are looked at, whatever their
- * number (this runs on every job's end and PCI uevent: a walk of 5,000
- * mdevs' devices on a kernel without it was most of a job's cost on a
- * large host).  A kernel with no VFIO device says nothing, and counts as
+ * number, from a listing of that many (this runs on every job's end and
+ * PCI uevent: a walk of 5,000 mdevs' devices on a kernel without it was
+ * most of a job's cost on a large host, and a whole first read of the
+ * directory still a millisecond).  A kernel with no VFIO device says nothing, and counts as
  * unable.  Reads only names and attributes' presence: safe on the main
  * loop. */
 #define HDD_VFIO_SYSFS_REVOKE_LOOKS 16
