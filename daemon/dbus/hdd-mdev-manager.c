@@ -31,6 +31,9 @@ struct _HddMdevManager
   GHashTable  *mdevs;      /* uuid -> HddMdev */
   GHashTable  *watches;    /* parent -> Watch */
   GHashTable  *reported;   /* problems with definition files, logged */
+  /* parent -> how many definitions the daemon knows for it; NULL when one
+   * may have changed since it was counted. */
+  GHashTable  *defined_per_parent;
   /* mdevctl (or an operator, or ansible) changes definitions behind our
    * back: the directory and each parent's subdirectory are watched, and a
    * burst of changes becomes one reload. */
@@ -70,6 +73,7 @@ hdd_mdev_manager_finalize (GObject *object)
   g_hash_table_unref (self->parent_monitors);
   g_hash_table_unref (self->watches);
   g_hash_table_unref (self->reported);
+  g_clear_pointer (&self->defined_per_parent, g_hash_table_unref);
   g_hash_table_unref (self->types);
   g_hash_table_unref (self->mdevs);
   g_free (self->directory);
@@ -183,10 +187,45 @@ lookup (HddMdevManager *self, const char *uuid)
 
 static void drop_if_unwanted (HddMdevManager *self, HddMdev *mdev);
 
+/* A definition was added, changed or dropped: counted again when asked. */
+static void
+definitions_changed (HddMdevManager *self)
+{
+  g_clear_pointer (&self->defined_per_parent, g_hash_table_unref);
+}
+
+/* How many definitions the daemon knows for @parent: counted once per
+ * change of the definitions, not at every uevent of a device. */
+static guint
+defined_for (HddMdevManager *self, const char *parent)
+{
+  if (self->defined_per_parent == NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      self->defined_per_parent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_iter_init (&iter, self->mdevs);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          const HddMdevConfig *c = hdd_mdev_get_definition (value);
+          guint n;
+
+          if (c == NULL)
+            continue;
+          n = GPOINTER_TO_UINT (g_hash_table_lookup (self->defined_per_parent, c->parent));
+          g_hash_table_replace (self->defined_per_parent, g_strdup (c->parent),
+                                GUINT_TO_POINTER (n + 1));
+        }
+    }
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->defined_per_parent, parent));
+}
+
 /* Undefine() deleted the definition: nothing may be left to show. */
 static void
 on_undefined (HddMdev *mdev, gpointer user_data)
 {
+  definitions_changed (user_data);
   drop_if_unwanted (user_data, mdev);
 }
 
@@ -298,6 +337,7 @@ reload_definitions (HddMdevManager *self)
           drop_if_unwanted (self, mdev);
         }
     }
+  definitions_changed (self);
 }
 
 /* Whether a definition file of @uuid exists under any parent: a stat per
@@ -434,8 +474,6 @@ reload_parent_if_changed (HddMdevManager *self, const char *parent)
 {
   g_autofree char *path = g_build_filename (self->directory, parent, NULL);
   g_autoptr(GDir) dir = NULL;
-  GHashTableIter iter;
-  gpointer value;
   guint on_disk = 0;
   const char *name;
 
@@ -462,18 +500,10 @@ reload_parent_if_changed (HddMdevManager *self, const char *parent)
         }
       on_disk++;
     }
-  /* And none went that the daemon still knows. */
-  g_hash_table_iter_init (&iter, self->mdevs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      const HddMdevConfig *c = hdd_mdev_get_definition (value);
-
-      if (c && g_str_equal (c->parent, parent) && on_disk-- == 0)
-        {
-          reload_definitions (self);
-          return;
-        }
-    }
+  /* And none went that the daemon still knows: each file on disk is one
+   * of its definitions for @parent. */
+  if (defined_for (self, parent) > on_disk)
+    reload_definitions (self);
 }
 
 /* ---- Autostart ---- */
@@ -943,6 +973,7 @@ run_define (gpointer object, GDBusMethodInvocation *invocation, gpointer request
     }
   mdev = ensure_mdev (self, c->uuid);
   hdd_mdev_set_definition (mdev, c);
+  definitions_changed (self);
   hdd_message (c->uuid, 0, "mdev %s is defined: %s on %s, start: %s", c->uuid, c->type,
                c->parent, c->autostart ? "auto" : "manual");
   g_dbus_method_invocation_return_value (invocation,
