@@ -482,7 +482,6 @@ hdd_sysfs_wait_next (guint *attempt,
   gint64 now = g_get_monotonic_time ();
   gint64 sleep_us = MIN ((gint64) 250 << MIN (*attempt, 3),
                          *attempt < WAIT_SHORT_LOOKS ? WAIT_SHORT_MAX_US : WAIT_LONG_US);
-
   gint64 end;
 
   if (now >= deadline)
